@@ -1,0 +1,47 @@
+# Vademecum task runner. `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export VADEMECUM_HOME ?= var
+export VADEMECUM_CORPUS ?= ../shared/corpus
+
+.PHONY: run test lint format bench ingest serve clean
+
+$(BIN)/vademecum: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## run: create the virtual environment, install, ingest the demo corpus (skipped when current), serve on :8000
+run: $(BIN)/vademecum
+	$(BIN)/vademecum ingest --demo
+	$(BIN)/vademecum serve
+
+ingest: $(BIN)/vademecum
+	$(BIN)/vademecum ingest --demo
+
+serve: $(BIN)/vademecum
+	$(BIN)/vademecum serve
+
+## test: install test dependencies, lint, run the whole suite
+test: $(BIN)/vademecum
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/pytest
+
+lint: $(BIN)/vademecum
+	$(BIN)/ruff check src tests bench
+
+format: $(BIN)/vademecum
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## bench: demo ingest time, MEDLINE throughput (100k records), search latency; JSON in bench/results/
+bench: $(BIN)/vademecum
+	$(BIN)/python bench/ingest_demo.py
+	$(BIN)/python bench/medline_throughput.py
+	$(BIN)/python bench/search_latency.py
+
+clean:
+	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

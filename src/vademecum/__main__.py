@@ -1,0 +1,5 @@
+"""``python -m vademecum``."""
+
+from vademecum.cli import main
+
+main()

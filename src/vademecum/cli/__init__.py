@@ -1,0 +1,25 @@
+"""The ``vademecum`` command line: adapters over the service layer, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from vademecum.cli import corpus, get, index, ingest, search, serve
+
+app = typer.Typer(
+    name="vademecum",
+    help="Vademecum: ingest clinical evidence, search it, serve it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("ingest")(ingest.ingest)
+app.command("search")(search.search)
+app.command("serve")(serve.serve)
+app.command("get")(get.get)
+app.add_typer(corpus.app, name="corpus")
+app.add_typer(index.app, name="index")
+
+
+def main() -> None:
+    """Entry point of the ``vademecum`` script."""
+    app()

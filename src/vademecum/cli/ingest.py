@@ -1,0 +1,63 @@
+"""``vademecum ingest``: read evidence files into the store and index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vademecum.cli.common import console, err_console, runtime_for_command
+from vademecum.errors import VademecumError
+from vademecum.services import ingest as ingest_service
+
+
+class ProgressObserver:
+    """Draws a progress bar over files from the ingest service's progress reports."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("ingesting", total=None)
+
+    def files_found(self, total: int) -> None:
+        """Size the bar."""
+        self._progress.update(self._task, total=total)
+
+    def file_done(self, path: Path, outcome: str, records: int) -> None:
+        """Advance the bar and show the file's outcome."""
+        self._progress.update(self._task, advance=1, description=f"{outcome:9} {path.name} ({records:,} records)")
+
+
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to ingest (format detected).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Ingest the demo corpus (setting VADEMECUM_CORPUS).")] = False,
+) -> None:
+    """Ingest evidence files: guidelines, drug labels, PubMed records. Unchanged files are skipped."""
+    if not paths and not demo:
+        raise typer.BadParameter("give PATH... or --demo")
+    with runtime_for_command() as runtime:
+        targets = list(paths or [])
+        if demo:
+            corpus = runtime.settings.corpus
+            targets += ingest_service.demo_paths(corpus)
+            if ingest_service.compile_vocabulary_if_needed(runtime, corpus / ingest_service.DEMO_VOCABULARY):
+                console.print(f"compiled vocabulary into {runtime.settings.vocab_path}")
+        missing = [str(path) for path in targets if not path.exists()]
+        if missing:
+            raise VademecumError(f"no such file or folder: {', '.join(missing)}")
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        ) as progress:
+            report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress))
+    summary = Table(title=f"Ingest run {report.run_id} ({report.seconds:.1f} s)", show_header=False)
+    for key in sorted(report.counts):
+        summary.add_row(key.replace("_", " "), f"{report.counts[key]:,}")
+    console.print(summary)
+    for problem in report.problems:
+        where = f"{problem.source} (record {problem.record})" if problem.record else problem.source
+        err_console.print(f"[red]failed:[/red] {where}: {problem.message}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)

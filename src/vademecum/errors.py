@@ -1,0 +1,30 @@
+"""Errors raised by Vademecum; the CLI turns them into one-line messages, the web into status codes."""
+
+from __future__ import annotations
+
+
+class VademecumError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ReaderError(VademecumError):
+    """A source file could not be read; names the file and, where known, the record."""
+
+    def __init__(self, source: str, message: str, record: str | None = None) -> None:
+        self.source = source
+        self.record = record
+        self.detail = message
+        where = f"{source} (record {record})" if record else source
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownFormatError(ReaderError):
+    """No reader recognises the file."""
+
+
+class InvalidQueryError(VademecumError):
+    """A search query or question was empty, too long or otherwise unusable."""
+
+
+class NotIngestedError(VademecumError):
+    """An operation needs a corpus and none has been ingested yet."""

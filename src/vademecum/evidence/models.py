@@ -1,0 +1,147 @@
+"""Stored rows of the evidence store: documents, passages, cited works, source files, ingest runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vademecum.db import Base
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, for timestamps."""
+    return dt.datetime.now(dt.UTC)
+
+
+class EvidenceDocument(Base):
+    """One document of any kind, at its newest ingested version."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[str] = mapped_column(String(32), index=True)
+    level_rank: Mapped[int] = mapped_column(Integer)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(String(64))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    issuer: Mapped[str | None] = mapped_column(Text)
+    journal: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    pmid: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(16))
+    audience: Mapped[str | None] = mapped_column(String(32))
+    manufacturer: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    publication_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mesh_headings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    brand_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    generic_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    reader: Mapped[str] = mapped_column(String(64))
+    locator: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    passages: Mapped[list[EvidencePassage]] = relationship(
+        back_populates="document", order_by="EvidencePassage.ordinal", cascade="all, delete-orphan"
+    )
+
+
+class EvidencePassage(Base):
+    """A retrievable passage of a document, with where it sits in the document."""
+
+    __tablename__ = "passages"
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    section_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    section_number: Mapped[str | None] = mapped_column(String(32))
+    section_code: Mapped[str | None] = mapped_column(String(32))
+    block: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    document: Mapped[EvidenceDocument] = relationship(back_populates="passages")
+
+
+class CitedWork(Base):
+    """An entry of a document's own reference list (e.g. the studies a PDQ summary cites)."""
+
+    __tablename__ = "cited_works"
+    __table_args__ = (UniqueConstraint("document_id", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    pmid: Mapped[str | None] = mapped_column(String(20), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    journal: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer)
+
+
+class SourceFile(Base):
+    """A file (or archive member) that was ingested, by content hash, so unchanged files are skipped."""
+
+    __tablename__ = "source_files"
+    __table_args__ = (Index("ix_source_files_sha256_reader", "sha256", "reader", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    reader: Mapped[str] = mapped_column(String(64))
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IngestRun(Base):
+    """One run of ``vademecum ingest``: what it was given, what it did, and how it ended."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+    errors: Mapped[list[IngestError]] = relationship(back_populates="run", order_by="IngestError.id")
+
+
+class IngestError(Base):
+    """A file or record that a run could not ingest, and why."""
+
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    record: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+
+    run: Mapped[IngestRun] = relationship(back_populates="errors")

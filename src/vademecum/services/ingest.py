@@ -1,0 +1,263 @@
+"""Ingest service: source files → records → evidence store → passage index, one transaction per file.
+
+A file is read, graded and stored inside one database transaction and its index changes are
+committed right after; any error in the file rolls both back, is recorded against the run with
+the file (and record) it concerns, and the run goes on with the next file. Files whose bytes were
+already ingested by the same reader version are skipped, so re-ingesting changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from vademecum.errors import ReaderError, VademecumError
+from vademecum.evidence import store
+from vademecum.evidence.models import IngestError, IngestRun, SourceFile, utcnow
+from vademecum.records import DeletedDocument, SourceDocument, SourceRecord
+from vademecum.search.index import IndexedPassage, PassageIndex
+from vademecum.services.runtime import Runtime
+from vademecum.sources import registry
+from vademecum.sources.archives import open_source
+from vademecum.vocab.compile import compile_vocabulary, needs_compile
+
+# The evidence folders of the demo corpus; other files there (schemas, licences, derived extracts)
+# are not documents.
+DEMO_SOURCES = ("guidelines", "drug-info", "labels/spl", "pubmed", "pubmedqa/ori_pqal.json")
+DEMO_VOCABULARY = "vocab"
+SECTION_SEPARATOR = " › "
+
+
+class IngestObserver(Protocol):
+    """Receives progress from an ingest run (the CLI draws progress bars from it)."""
+
+    def files_found(self, total: int) -> None:
+        """How many files the run will look at."""
+
+    def file_done(self, path: Path, outcome: str, records: int) -> None:
+        """A file was ingested, skipped as unchanged, or failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProblem:
+    """A file or record that could not be ingested."""
+
+    source: str
+    message: str
+    record: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    run_id: int
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[IngestProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.problems
+
+
+def demo_paths(corpus: Path) -> list[Path]:
+    """The demo corpus's evidence files and folders under ``corpus``."""
+    paths = [corpus / name for name in DEMO_SOURCES]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise VademecumError(
+            f"demo corpus incomplete, missing: {', '.join(missing)} (setting VADEMECUM_CORPUS)"
+        )
+    return paths
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, and every file below named folders (sorted, hidden files skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                )
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
+    """Compile the MeSH and abbreviation vocabulary into the data directory unless it is current."""
+    if not needs_compile(vocab_dir, runtime.settings.vocab_path):
+        return False
+    compile_vocabulary(vocab_dir, runtime.settings.vocab_path)
+    return True
+
+
+def ingest_paths(
+    runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None
+) -> IngestReport:
+    """Ingest files and folders; every file is its own transaction. Returns the run's report."""
+    started = utcnow()
+    with runtime.session() as session:
+        run = IngestRun(started_at=started, status="running", counts={})
+        session.add(run)
+        session.flush()
+        report = IngestReport(run_id=run.id)
+    files = expand_paths(paths)
+    if observer:
+        observer.files_found(len(files))
+    for path in files:
+        outcome, records = _ingest_file(runtime, path, report)
+        report.counts[f"files_{outcome}"] += 1
+        if observer:
+            observer.file_done(path, outcome, records)
+    finished = utcnow()
+    report.seconds = (finished - started).total_seconds()
+    with runtime.session() as session:
+        run = session.get_one(IngestRun, report.run_id)
+        run.finished_at = finished
+        run.status = "completed" if report.ok else "completed_with_errors"
+        run.counts = dict(report.counts)
+        session.add_all(
+            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message)
+            for p in report.problems
+        )
+    return report
+
+
+def _ingest_file(runtime: Runtime, path: Path, report: IngestReport) -> tuple[str, int]:
+    index = runtime.index
+    counts: Counter[str] = Counter()
+    try:
+        sha256 = file_sha256(path)
+        with open_source(
+            path, runtime.settings.ingest.max_archive_bytes, runtime.settings.ingest.max_compression_ratio
+        ) as streams:
+            formats = [
+                registry.detect_format(s.name, s.head, f"{path}!{s.name}" if len(streams) > 1 else str(path))
+                for s in streams
+            ]
+            reader = ",".join(sorted({registry.reader_version(name) for name in formats}))
+            with runtime.sessions() as session, session.begin():
+                if store.find_source_file(session, sha256, reader) is not None:
+                    return "unchanged", 0
+                for stream, format_name in zip(streams, formats, strict=True):
+                    source = f"{path}!{stream.name}" if len(streams) > 1 else str(path)
+                    records = registry.parse(format_name, stream.handle, source)
+                    _store_records(
+                        session, index, records, sha256, runtime.settings.ingest.batch_size, counts
+                    )
+                session.add(
+                    SourceFile(
+                        path=str(path),
+                        sha256=sha256,
+                        size=path.stat().st_size,
+                        reader=reader,
+                        documents=counts["records"],
+                        run_id=report.run_id,
+                    )
+                )
+                session.flush()
+            index.commit()
+    except ReaderError as error:
+        index.rollback()
+        report.problems.append(IngestProblem(error.source, error.detail, error.record))
+        return "failed", 0
+    except (OSError, UnicodeError, ValueError) as error:
+        index.rollback()
+        report.problems.append(IngestProblem(str(path), f"{type(error).__name__}: {error}"))
+        return "failed", 0
+    report.counts.update(counts)
+    return "ingested", counts["records"]
+
+
+def _store_records(
+    session: Session,
+    index: PassageIndex,
+    records: Iterator[SourceRecord],
+    sha256: str,
+    batch_size: int,
+    counts: Counter[str],
+) -> None:
+    for batch in itertools.batched(records, batch_size):
+        documents = [record for record in batch if isinstance(record, SourceDocument)]
+        deletions = [record.doc_id for record in batch if isinstance(record, DeletedDocument)]
+        counts["records"] += len(batch)
+        for change in store.store_documents(session, documents, sha256):
+            counts[f"documents_{change.action.value}"] += 1
+            if change.record is None or change.grade is None:
+                continue
+            if change.action is store.DocumentAction.UPDATED:
+                index.delete_document(change.document_id)
+            if not change.grade.retracted:
+                counts["passages_indexed"] += index.add(_indexed(change))
+        for document_id in store.delete_documents(session, deletions):
+            index.delete_document(document_id)
+            counts["documents_deleted"] += 1
+
+
+def _indexed(change: store.StoredChange) -> Iterator[IndexedPassage]:
+    record, grade = change.record, change.grade
+    assert record is not None and grade is not None
+    year = store.record_year(record)
+    for stored in change.passages:
+        yield IndexedPassage(
+            passage_id=stored.passage_id,
+            document_id=record.doc_id,
+            kind=grade.kind.value,
+            title=record.title,
+            section=SECTION_SEPARATOR.join(stored.passage.section_path),
+            text=stored.passage.text,
+            year=year,
+            level=grade.level.label,
+            level_rank=int(grade.level),
+            audience=record.audience.value if record.audience else None,
+        )
+
+
+def rebuild_index(runtime: Runtime) -> int:
+    """Rebuild the passage index from the store; returns the number of passages indexed."""
+    index = runtime.index
+    index.clear()
+    count = 0
+    with runtime.session() as session:
+        for document, passage in store.iter_indexable(session):
+            count += index.add(
+                [
+                    IndexedPassage(
+                        passage_id=passage.id,
+                        document_id=document.id,
+                        kind=document.kind,
+                        title=document.title,
+                        section=SECTION_SEPARATOR.join(passage.section_path),
+                        text=passage.text,
+                        year=document.year,
+                        level=document.level,
+                        level_rank=document.level_rank,
+                        audience=document.audience,
+                    )
+                ]
+            )
+    index.commit()
+    return count

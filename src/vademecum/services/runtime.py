@@ -1,0 +1,51 @@
+"""The runtime both front-ends build from settings: engine, session factory and passage index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from vademecum.db import create_db_engine, create_session_factory, upgrade_database
+from vademecum.search.index import PassageIndex
+from vademecum.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Everything a service call needs besides its arguments; one per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    _index: PassageIndex | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> PassageIndex:
+        """The passage index, opened on first use."""
+        if self._index is None:
+            self._index = PassageIndex(self.settings.index_dir, self.settings.index)
+        return self._index
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back when it raises."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Release the index writer and the database connections."""
+        if self._index is not None:
+            self._index.close()
+        self.engine.dispose()
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """Create the data directory, migrate the store to the newest schema, and return the runtime."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade_database(engine)
+    return Runtime(settings=settings, engine=engine, sessions=create_session_factory(engine))

@@ -1,0 +1,107 @@
+"""Settings: one root read from the environment (``VADEMECUM_*``), nested sections per area.
+
+Nested fields are set with a double underscore, e.g. ``VADEMECUM_INGEST__MAX_ARCHIVE_BYTES``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseModel):
+    """How source files are read and stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(1000, ge=1, description="Records written to the store and index per batch.")
+    max_archive_bytes: int = Field(
+        2 * 1024**3,
+        ge=1,
+        description="Largest uncompressed size accepted from one gzip or zip member; larger is refused as a bomb.",
+    )
+    max_compression_ratio: int = Field(
+        200, ge=1, description="Largest uncompressed/compressed ratio accepted from a zip member."
+    )
+
+
+class IndexSettings(BaseModel):
+    """The tantivy passage index. Changing a field that shapes the index gives it a new directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    writer_heap_bytes: int = Field(
+        128 * 1024**2, ge=15 * 1024**2, description="tantivy writer memory budget."
+    )
+    writer_threads: int = Field(1, ge=1, description="tantivy indexing threads.")
+    schema_version: int = Field(
+        1, description="Bumped when the index schema changes; part of the index name."
+    )
+
+    def index_name(self) -> str:
+        """Directory name derived from the settings that shape the index (not from tuning knobs)."""
+        shape = json.dumps({"schema_version": self.schema_version}, sort_keys=True)
+        return "passages-" + hashlib.sha256(shape.encode()).hexdigest()[:12]
+
+
+class SearchSettings(BaseModel):
+    """Passage search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_limit: int = Field(10, ge=1, le=1000, description="Passages returned when no limit is given.")
+    max_query_chars: int = Field(2000, ge=1, description="Longest query accepted, in characters.")
+    title_boost: float = Field(2.0, ge=0, description="Weight of the document title field.")
+    section_boost: float = Field(1.5, ge=0, description="Weight of the section path field.")
+
+
+class WebSettings(BaseModel):
+    """The web server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
+
+
+class Settings(BaseSettings):
+    """All of Vademecum's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="VADEMECUM_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(Path("var"), description="Data directory: store, index and compiled vocabulary.")
+    corpus: Path = Field(Path("../shared/corpus"), description="Demo corpus read by `ingest --demo`.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store; default is a SQLite file in the data directory."
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion.")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="Search index.")
+    search: SearchSettings = Field(default_factory=SearchSettings, description="Search.")
+    web: WebSettings = Field(default_factory=WebSettings, description="Web server.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The store's URL: the setting, or a SQLite file under ``home``."""
+        return self.database_url or f"sqlite:///{(self.home / 'vademecum.sqlite3').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        """Directory of the passage index (named by the settings that shape it)."""
+        return self.home / "index" / self.index.index_name()
+
+    @property
+    def vocab_path(self) -> Path:
+        """Compiled vocabulary database."""
+        return self.home / "vocab.sqlite3"
+
+
+def get_settings(value: Settings | dict[str, Any] | None = None) -> Settings:
+    """Normalise ``None`` (environment), a dict of overrides or a Settings into Settings."""
+    if isinstance(value, Settings):
+        return value
+    return Settings(**(value or {}))

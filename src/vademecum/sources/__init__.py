@@ -1,0 +1,1 @@
+"""Source readers, one module per real format; :mod:`vademecum.sources.registry` lists them."""

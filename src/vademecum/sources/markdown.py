@@ -1,0 +1,366 @@
+"""Markdown helpers shared by the readers of Markdown sources (PDQ summaries, NCI drug pages, local protocols).
+
+The sources are Markdown as scraped from web pages, not hand-written CommonMark: nested lists come out
+flat, some headings are an empty ``##`` followed by their text on the next line, tables are pipe tables
+with stray separator rows. These helpers parse that dialect into a flat list of :class:`Block` s
+(headings, paragraphs, list items, tables), give list items and tables their lead-in, turn inline
+markup into plain text and build the section tree from the headings.
+
+>>> [(b.kind, b.text) for b in parse_blocks("## Dosage\\n\\nGive it:\\n\\n- once a day\\n")]
+[('heading', 'Dosage'), ('paragraph', 'Give it:'), ('item', 'once a day')]
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from vademecum.errors import ReaderError
+from vademecum.records import Section
+
+BlockKind = Literal["heading", "paragraph", "item", "table"]
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of a Markdown body; ``text`` keeps its inline markup (clean it with :func:`clean_inline`).
+
+    ``lines`` are the block's source lines (a table's rows), ``line`` the 1-based line where it starts,
+    ``level`` a heading's level or a list item's indent, ``ordered`` whether a list item is numbered
+    and ``number`` its number.
+    """
+
+    kind: BlockKind
+    lines: tuple[str, ...]
+    line: int
+    level: int = 0
+    ordered: bool = False
+    number: int = 0
+
+    @property
+    def text(self) -> str:
+        """The block's lines joined into one line of raw Markdown."""
+        return " ".join(part.strip() for part in self.lines if part.strip())
+
+    @property
+    def rows(self) -> tuple[tuple[str, ...], ...]:
+        """A table's rows as raw cells, without separator rows and rows with no text."""
+        rows = []
+        for line in self.lines:
+            cells = tuple(cell.strip() for cell in _CELL_SPLIT.split(line.strip().strip("|")))
+            if all(_SEPARATOR_CELL.fullmatch(cell) for cell in cells):
+                continue
+            rows.append(cells)
+        return tuple(rows)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode a UTF-8 text file with its line ends made ``\\n`` (some scraped pages use CRLF).
+
+    A byte-order mark is dropped; empty or non-UTF-8 input is a ReaderError.
+    """
+    if not data.strip():
+        raise ReaderError(source, "empty file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReaderError(source, f"not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.DOTALL | re.MULTILINE)
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int]:
+    """Split a ``---`` YAML front matter block off ``text``.
+
+    Returns the metadata (empty if there is no block), the body, and the line number (1-based)
+    where the body starts. A block that is not a YAML mapping is a ReaderError.
+    """
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text, 1
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise ReaderError(source, f"front matter is not valid YAML: {exc}") from exc
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ReaderError(source, "front matter is not a mapping of fields")
+    return {str(key): value for key, value in meta.items()}, text[match.end() :], match.group(0).count("\n") + 1
+
+
+_HEADING = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
+_ITEM = re.compile(r"^([ \t]*)([-*+]|(\d{1,3})[.)])[ \t]+(\S.*)$")
+_TABLE_ROW = re.compile(r"^[ \t]*\|")
+_SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_SEPARATOR_CELL = re.compile(r":?-*:?")
+
+
+@dataclass
+class _Open:
+    """The block being accumulated while scanning lines."""
+
+    kind: BlockKind
+    line: int
+    lines: list[str] = field(default_factory=list)
+    level: int = 0
+    ordered: bool = False
+    number: int = 0
+
+
+def parse_blocks(body: str, first_line: int = 1) -> list[Block]:
+    """Parse a Markdown body into blocks; ``first_line`` is the file line number of the body's first line.
+
+    An ordered-list marker only starts an item where CommonMark would let it interrupt text (the number 1,
+    or the next number of a numbered list), so a wrapped line that begins with a year is not an item.
+    An empty heading (``##``) takes its title from the next line, as the NCI scrapes write them.
+    """
+    blocks: list[Block] = []
+    current: _Open | None = None
+
+    def flush() -> None:
+        nonlocal current
+        if current is not None and any(part.strip() for part in current.lines):
+            blocks.append(
+                Block(current.kind, tuple(current.lines), current.line, current.level, current.ordered, current.number)
+            )
+        current = None
+
+    lines = body.splitlines()
+    index = 0
+    while index < len(lines):
+        raw = lines[index]
+        number = first_line + index
+        index += 1
+        if not raw.strip():
+            flush()
+            continue
+        heading = _HEADING.match(raw)
+        if heading:
+            flush()
+            title = (heading.group(2) or "").strip()
+            while not title and index < len(lines):
+                candidate = lines[index]
+                if candidate.strip() and (_HEADING.match(candidate) or _ITEM.match(candidate)):
+                    break
+                title = candidate.strip()
+                index += 1
+            if title:
+                blocks.append(Block("heading", (title,), number, len(heading.group(1))))
+            continue
+        if _TABLE_ROW.match(raw):
+            if current is None or current.kind != "table":
+                flush()
+                current = _Open("table", number)
+            current.lines.append(raw)
+            continue
+        if current is not None and current.kind == "table":
+            flush()
+        if current is not None and current.kind == "paragraph" and len(current.lines) == 1 and _SETEXT.match(raw):
+            blocks.append(Block("heading", (current.lines[0].strip(),), current.line, 1 if raw.strip()[0] == "=" else 2))
+            current = None
+            continue
+        item = _ITEM.match(raw)
+        if item and _starts_item(item, current):
+            flush()
+            ordered = item.group(3) is not None
+            current = _Open("item", number, [item.group(4)], len(item.group(1).expandtabs(4)), ordered)
+            current.number = int(item.group(3)) if ordered else 0
+            continue
+        if current is None:
+            current = _Open("paragraph", number)
+        current.lines.append(raw)
+    flush()
+    return blocks
+
+
+def _starts_item(item: re.Match[str], current: _Open | None) -> bool:
+    """Whether a line that looks like a list item starts one, rather than continuing text."""
+    if item.group(3) is None or current is None:
+        return True
+    number = int(item.group(3))
+    return number == 1 or (current.kind == "item" and current.ordered and number == current.number + 1)
+
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_SPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+# Escaped characters are swapped for private-use code points so the markup patterns cannot see them.
+_PROTECT = {char: chr(0xE000 + offset) for offset, char in enumerate("\\`*_{}[]()#+-.!|>~")}
+_UNPROTECT = str.maketrans({code: char for char, code in _PROTECT.items()})
+
+
+def strip_images(text: str) -> str:
+    """Remove Markdown images (``![alt](src)``); their alt text describes a picture we do not keep."""
+    return _IMAGE.sub("", text)
+
+
+def clean_inline(text: str) -> str:
+    """Turn one line of Markdown into plain text: links keep their text, images, emphasis and tags go.
+
+    >>> clean_inline("**[Breast cancer](/x)** that is *HER2* negative \\\\*")
+    'Breast cancer that is HER2 negative *'
+    """
+    text = _ESCAPE.sub(lambda match: _PROTECT[match.group(1)], text)
+    text = strip_images(text)
+    previous = None
+    while previous != text:  # links inside link text ("[[NCT01](/x)]") unwrap from the inside out
+        previous = text
+        text = _LINK.sub(r"\1", text)
+    text = _STRONG.sub(r"\2", text)
+    text = _EMPHASIS.sub(lambda match: match.group(1) or match.group(2), text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text.translate(_UNPROTECT))
+    text = _SPACE.sub(" ", text).strip()
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def table_text(rows: Iterable[Iterable[str]]) -> str:
+    """Flatten cleaned table rows into readable text: non-empty cells joined by `` | ``, one row a line."""
+    lines = []
+    for row in rows:
+        cells = [cell for cell in row if cell]
+        if cells:
+            lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?]\S*\s+(?=[A-Z\"“(\[*])")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|Dr|No|Fig|approx|St|U\.S)|(?<![\w.])[A-Z])\.$")
+_TERMINAL = re.compile(r"[.!?][\"”')\]*]*$")
+
+
+def last_sentence(text: str) -> str:
+    """The last sentence of a paragraph (a list's lead-in is the sentence that introduces it)."""
+    start = 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        if not _ABBREVIATION.search(text[: match.start() + 1]):
+            start = match.end()
+    return text[start:].strip()
+
+
+def is_lead_in(plain: str) -> bool:
+    """Whether a paragraph (plain text) introduces what follows: it ends with a colon or with no full stop."""
+    plain = plain.rstrip()
+    return bool(plain) and (plain.endswith(":") or not _TERMINAL.search(plain))
+
+
+def with_lead_ins(
+    blocks: Iterable[Block], plain: Callable[[str], str] = clean_inline
+) -> Iterator[tuple[Block, str | None]]:
+    """Pair each block with the raw Markdown of its lead-in, or None.
+
+    A list's lead-in is the last sentence of the paragraph just before it when that paragraph introduces
+    it (:func:`is_lead_in`); a table's lead-in is that whole paragraph (its caption). The scrapes flatten
+    nested lists, so an item ending with a colon is taken as the parent of the items after it, until an
+    item shaped like the parent (same marker and, where the parent starts in bold, bold too) comes back.
+    ``plain`` turns raw Markdown into the plain text the colon test looks at.
+    """
+    previous: Block | None = None
+    list_lead: str | None = None
+    parent: Block | None = None
+    child_ordered: bool | None = None
+    for block in blocks:
+        if block.kind == "item":
+            if previous is None or previous.kind != "item":
+                list_lead = _lead_sentence(previous, plain)
+                parent, child_ordered = None, None
+            elif parent is not None:
+                if child_ordered is None:
+                    child_ordered = block.ordered
+                if _ends_sublist(block, parent, child_ordered):
+                    parent, child_ordered = None, None
+            leads = [part for part in (list_lead, parent.text if parent else None) if part]
+            yield block, " ".join(leads) or None
+            if parent is None and plain(block.text).endswith(":"):
+                parent, child_ordered = block, None
+        elif block.kind == "table":
+            caption = previous.text if previous and previous.kind == "paragraph" else None
+            yield block, caption if caption and is_lead_in(plain(caption)) else None
+        else:
+            yield block, None
+        previous = block
+
+
+def _lead_sentence(block: Block | None, plain: Callable[[str], str]) -> str | None:
+    if block is None or block.kind != "paragraph" or not is_lead_in(plain(block.text)):
+        return None
+    return last_sentence(block.text)
+
+
+def _ends_sublist(item: Block, parent: Block, child_ordered: bool) -> bool:
+    """Whether ``item`` is a sibling of ``parent`` again (the flattened sublist under it has ended)."""
+    if item.ordered != parent.ordered:
+        return False
+    if child_ordered != parent.ordered:
+        return True
+    return parent.text.startswith("**") and item.text.startswith("**")
+
+
+@dataclass
+class _Node:
+    title: str
+    number: str | None
+    level: int
+    recorded: bool
+    children: list[_Node] = field(default_factory=list)
+
+    def freeze(self) -> Section:
+        return Section(self.title, self.number, None, tuple(child.freeze() for child in self.children))
+
+
+class SectionTracker:
+    """Follows the headings of a document: the current section path, and the tree of the sections kept.
+
+    >>> tracker = SectionTracker()
+    >>> tracker.enter(2, "Treatment", "4"); tracker.enter(3, "Surgery"); tracker.path
+    ('Treatment', 'Surgery')
+    >>> tracker.enter(2, "Prognosis"); tracker.path, tracker.number
+    (('Prognosis',), None)
+    """
+
+    def __init__(self) -> None:
+        self._roots: list[_Node] = []
+        self._stack: list[_Node] = []
+
+    def enter(self, level: int, title: str, number: str | None = None, *, record: bool = True) -> None:
+        """Open a section at heading ``level``; ``record=False`` keeps it (and its subsections) out of the tree."""
+        while self._stack and self._stack[-1].level >= level:
+            self._stack.pop()
+        recorded = record and all(node.recorded for node in self._stack)
+        node = _Node(title, number, level, recorded)
+        if recorded:
+            (self._stack[-1].children if self._stack else self._roots).append(node)
+        self._stack.append(node)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Titles of the open sections, outermost first."""
+        return tuple(node.title for node in self._stack)
+
+    @property
+    def number(self) -> str | None:
+        """The number of the innermost open section that has one."""
+        return next((node.number for node in reversed(self._stack) if node.number), None)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the current section is kept in the tree (False inside a section entered with record=False)."""
+        return all(node.recorded for node in self._stack)
+
+    def tree(self) -> tuple[Section, ...]:
+        """The recorded sections as a tree."""
+        return tuple(root.freeze() for root in self._roots)

@@ -1,0 +1,133 @@
+"""Ingesting real files: idempotence, versions, deletions, and bad input that loses nothing."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from vademecum.evidence.models import EvidenceDocument, EvidencePassage, IngestError, IngestRun
+from vademecum.services.ingest import ingest_paths
+from vademecum.services.runtime import Runtime
+from vademecum.services.search import search_passages
+
+HUMIRA_SET_ID = "608d4f0d-b19f-46d3-749a-7159aa5f933d"
+
+
+def table_counts(runtime: Runtime) -> tuple[int, int]:
+    with runtime.session() as session:
+        documents = session.scalar(select(func.count()).select_from(EvidenceDocument))
+        passages = session.scalar(select(func.count()).select_from(EvidencePassage))
+    return documents, passages
+
+
+def test_reingesting_the_same_file_changes_nothing(runtime: Runtime, corpus_dir: Path):
+    path = corpus_dir / "pubmed" / "pubmedparser-pubmed21n1004.xml.gz"
+    first = ingest_paths(runtime, [path])
+    assert first.counts["documents_added"] == 88
+    before = table_counts(runtime)
+    indexed = runtime.index.count()
+    second = ingest_paths(runtime, [path])
+    assert second.counts["files_unchanged"] == 1
+    assert second.counts["documents_added"] == 0
+    assert table_counts(runtime) == before
+    assert runtime.index.count() == indexed == before[1]
+
+
+def test_runs_are_recorded_with_counts(runtime: Runtime, corpus_dir: Path):
+    report = ingest_paths(runtime, [corpus_dir / "labels" / "spl" / "humira.xml"])
+    with runtime.session() as session:
+        run = session.get_one(IngestRun, report.run_id)
+        assert run.status == "completed"
+        assert run.counts["documents_added"] == 1
+        assert run.counts["files_ingested"] == 1
+        assert run.finished_at is not None
+
+
+def _bump_spl_version(source: Path, target: Path, version: int) -> Path:
+    text = source.read_text(encoding="utf-8")
+    target.write_text(re.sub(r'<versionNumber value="\d+"/>', f'<versionNumber value="{version}"/>', text, count=1))
+    return target
+
+
+def test_a_new_version_replaces_the_old_and_an_older_one_does_not(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
+    humira = corpus_dir / "labels" / "spl" / "humira.xml"
+    ingest_paths(runtime, [humira])
+    documents, passages = table_counts(runtime)
+    newer = _bump_spl_version(humira, tmp_path / "humira-newer.xml", 9999)
+    # Change one passage's text so the new version is distinguishable.
+    newer.write_text(newer.read_text().replace("HUMIRA is a tumor necrosis factor", "HUMIRA is a TNF", 1))
+    report = ingest_paths(runtime, [newer])
+    assert report.counts["documents_updated"] == 1
+    assert table_counts(runtime) == (documents, passages)
+    with runtime.session() as session:
+        assert session.get_one(EvidenceDocument, f"spl:{HUMIRA_SET_ID}").version == "9999"
+    assert runtime.index.count() == passages
+
+    older = _bump_spl_version(humira, tmp_path / "humira-older.xml", 1)
+    report = ingest_paths(runtime, [older])
+    assert report.counts["documents_older"] == 1
+    with runtime.session() as session:
+        assert session.get_one(EvidenceDocument, f"spl:{HUMIRA_SET_ID}").version == "9999"
+
+
+def test_delete_citation_removes_a_stored_record(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
+    path = corpus_dir / "pubmed" / "pubmed24-sample.xml.gz"
+    ingest_paths(runtime, [path])
+    assert search_passages(runtime, "biopsychosocial back pain")[0].passage.document_id == "pmid:36400559"
+    update = tmp_path / "pubmed24n9999.xml.gz"
+    update.write_bytes(
+        gzip.compress(b"<PubmedArticleSet><DeleteCitation><PMID Version=\"1\">36400559</PMID></DeleteCitation></PubmedArticleSet>")
+    )
+    report = ingest_paths(runtime, [update])
+    assert report.counts["documents_deleted"] == 1
+    assert table_counts(runtime) == (0, 0)
+    assert runtime.index.count() == 0
+
+
+def test_bad_files_are_reported_and_lose_nothing(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
+    good_first = corpus_dir / "labels" / "spl" / "viagra.xml"
+    ingest_paths(runtime, [good_first])
+    stored_before = table_counts(runtime)
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    medline = (corpus_dir / "pubmed" / "pubmedparser-pubmed21n1000.xml.gz").read_bytes()
+    (bad / "truncated.xml.gz").write_bytes(medline[: len(medline) // 2])
+    xml = gzip.decompress(medline)
+    (bad / "malformed.xml").write_bytes(xml[: len(xml) // 2])
+    (bad / "empty.xml").write_bytes(b"")
+    pdq = (corpus_dir / "guidelines" / "nci-pdq" / "types-gi-neuroendocrine-tumors-hp-gi-neuroendocrine-treatment-pdq.md")
+    (bad / "latin1.md").write_bytes(pdq.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
+    (bad / "unknown.csv").write_bytes((corpus_dir / "labels" / "spl-section-codes.csv").read_bytes())
+    good_second = corpus_dir / "pubmed" / "pubmed24-sample.xml.gz"
+
+    report = ingest_paths(runtime, [bad, good_second])
+    failed = {Path(problem.source).name: problem for problem in report.problems}
+    assert set(failed) == {"truncated.xml.gz", "malformed.xml", "empty.xml", "latin1.md", "unknown.csv"}
+    assert "truncated" in failed["truncated.xml.gz"].message
+    assert "empty" in failed["empty.xml"].message
+    assert "unknown format" in failed["unknown.csv"].message
+    assert report.counts["files_failed"] == 5
+    assert report.counts["files_ingested"] == 1
+    documents, passages = table_counts(runtime)
+    assert documents == stored_before[0] + 1
+    assert passages > stored_before[1]
+    assert runtime.index.count() == passages
+    with runtime.session() as session:
+        errors = session.scalars(select(IngestError).where(IngestError.run_id == report.run_id)).all()
+        assert {Path(error.source).name for error in errors} == set(failed)
+
+
+def test_a_file_failing_halfway_leaves_no_partial_documents(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
+    xml = gzip.decompress((corpus_dir / "pubmed" / "pubmedparser-pubmed21n1004.xml.gz").read_bytes())
+    # Cut after most records so the reader has already yielded many of them when the XML breaks.
+    cut = xml.rindex(b"</PubmedArticle>") - 50
+    path = tmp_path / "broken.xml"
+    path.write_bytes(xml[:cut])
+    report = ingest_paths(runtime, [path])
+    assert report.counts["files_failed"] == 1
+    assert table_counts(runtime) == (0, 0)
+    assert runtime.index.count() == 0
