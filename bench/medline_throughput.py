@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
+import itertools
 import shutil
 import time
 from collections.abc import Iterator
@@ -54,20 +55,14 @@ def write_files(records: list[etree._Element], total: int, folder: Path) -> list
     """Write ``total`` renumbered records into gzip files of RECORDS_PER_FILE records."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    payloads = renumbered(records, total)
     paths: list[Path] = []
-    handle = None
-    for number, payload in enumerate(renumbered(records, total)):
-        if number % RECORDS_PER_FILE == 0:
-            if handle is not None:
-                handle.write(b"</PubmedArticleSet>\n")
-                handle.close()
-            paths.append(folder / f"bench{len(paths):04d}.xml.gz")
-            handle = gzip.open(paths[-1], "wb", compresslevel=1)
+    while chunk := list(itertools.islice(payloads, RECORDS_PER_FILE)):
+        paths.append(folder / f"bench{len(paths):04d}.xml.gz")
+        with gzip.open(paths[-1], "wb", compresslevel=1) as handle:
             handle.write(b'<?xml version="1.0" encoding="utf-8"?>\n<PubmedArticleSet>\n')
-        handle.write(payload + b"\n")
-    if handle is not None:
-        handle.write(b"</PubmedArticleSet>\n")
-        handle.close()
+            handle.writelines(payload + b"\n" for payload in chunk)
+            handle.write(b"</PubmedArticleSet>\n")
     return paths
 
 

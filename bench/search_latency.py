@@ -26,7 +26,9 @@ def real_questions(limit: int) -> list[str]:
         for path in sorted((eval_dir / "bioasq").glob("*.json"))
         for question in json.loads(path.read_text())["questions"]
     ]
-    pubmedqa = [item["QUESTION"] for item in json.loads((corpus_dir() / "pubmedqa" / "ori_pqal.json").read_text()).values()]
+    pubmedqa = [
+        item["QUESTION"] for item in json.loads((corpus_dir() / "pubmedqa" / "ori_pqal.json").read_text()).values()
+    ]
     mixed = [q for pair in itertools.zip_longest(bioasq, pubmedqa) for q in pair if q]
     return mixed[:limit]
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from pathlib import Path
 
 import pytest
 
+from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed, demo_paths, ingest_paths
+from vademecum.services.runtime import Runtime, open_runtime
 from vademecum.settings import Settings
-
-if TYPE_CHECKING:
-    from vademecum.services.runtime import Runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,8 +33,6 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
     """A runtime over an empty, migrated store and an empty index."""
-    from vademecum.services.runtime import open_runtime
-
     runtime = open_runtime(settings)
     yield runtime
     runtime.close()
@@ -45,9 +41,6 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 @pytest.fixture(scope="session")
 def demo_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Settings:
     """Settings whose data directory holds the whole demo corpus, ingested once per test session."""
-    from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed, demo_paths, ingest_paths
-    from vademecum.services.runtime import open_runtime
-
     settings = Settings(home=tmp_path_factory.mktemp("demo-home"), corpus=corpus_dir)
     runtime = open_runtime(settings)
     try:
@@ -62,8 +55,6 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) ->
 @pytest.fixture
 def demo_runtime(demo_settings: Settings) -> Iterator[Runtime]:
     """A runtime over the ingested demo corpus (read it, do not change it)."""
-    from vademecum.services.runtime import open_runtime
-
     runtime = open_runtime(demo_settings)
     yield runtime
     runtime.close()

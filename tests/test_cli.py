@@ -40,7 +40,8 @@ def test_ingest_reports_a_bad_file_and_exits_non_zero(cli: CliRunner, tmp_path: 
     empty.write_bytes(b"")
     result = cli.invoke(app, ["ingest", str(empty), str(corpus_dir / "labels" / "spl" / "viagra.xml")])
     assert result.exit_code == 1
-    assert f"{empty}: file is empty" in result.output
+    assert "file is empty" in result.output
+    assert empty.name in result.output
     assert "documents added" in result.output
 
 

@@ -76,15 +76,23 @@ def test_a_new_version_replaces_the_old_and_an_older_one_does_not(runtime: Runti
 def test_delete_citation_removes_a_stored_record(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
     path = corpus_dir / "pubmed" / "pubmed24-sample.xml.gz"
     ingest_paths(runtime, [path])
+    documents, passages = table_counts(runtime)
     assert search_passages(runtime, "biopsychosocial back pain")[0].passage.document_id == "pmid:36400559"
     update = tmp_path / "pubmed24n9999.xml.gz"
     update.write_bytes(
-        gzip.compress(b"<PubmedArticleSet><DeleteCitation><PMID Version=\"1\">36400559</PMID></DeleteCitation></PubmedArticleSet>")
+        gzip.compress(
+            b'<PubmedArticleSet><DeleteCitation><PMID Version="1">36400559</PMID></DeleteCitation></PubmedArticleSet>'
+        )
     )
     report = ingest_paths(runtime, [update])
     assert report.counts["documents_deleted"] == 1
-    assert table_counts(runtime) == (0, 0)
-    assert runtime.index.count() == 0
+    with runtime.session() as session:
+        assert session.get(EvidenceDocument, "pmid:36400559") is None
+    remaining = table_counts(runtime)
+    assert remaining[0] == documents - 1
+    assert runtime.index.count() == remaining[1] < passages
+    hits = search_passages(runtime, "biopsychosocial back pain")
+    assert "pmid:36400559" not in {hit.passage.document_id for hit in hits}
 
 
 def test_bad_files_are_reported_and_lose_nothing(runtime: Runtime, corpus_dir: Path, tmp_path: Path):
@@ -99,7 +107,7 @@ def test_bad_files_are_reported_and_lose_nothing(runtime: Runtime, corpus_dir: P
     xml = gzip.decompress(medline)
     (bad / "malformed.xml").write_bytes(xml[: len(xml) // 2])
     (bad / "empty.xml").write_bytes(b"")
-    pdq = (corpus_dir / "guidelines" / "nci-pdq" / "types-gi-neuroendocrine-tumors-hp-gi-neuroendocrine-treatment-pdq.md")
+    pdq = corpus_dir / "guidelines" / "nci-pdq" / "types-gi-neuroendocrine-tumors-hp-gi-neuroendocrine-treatment-pdq.md"
     (bad / "latin1.md").write_bytes(pdq.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
     (bad / "unknown.csv").write_bytes((corpus_dir / "labels" / "spl-section-codes.csv").read_bytes())
     good_second = corpus_dir / "pubmed" / "pubmed24-sample.xml.gz"
@@ -113,7 +121,8 @@ def test_bad_files_are_reported_and_lose_nothing(runtime: Runtime, corpus_dir: P
     assert report.counts["files_failed"] == 5
     assert report.counts["files_ingested"] == 1
     documents, passages = table_counts(runtime)
-    assert documents == stored_before[0] + 1
+    assert report.counts["documents_added"] == 4
+    assert documents == stored_before[0] + 4
     assert passages > stored_before[1]
     assert runtime.index.count() == passages
     with runtime.session() as session:

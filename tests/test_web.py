@@ -24,7 +24,9 @@ def stored_counts(settings: Settings) -> dict[str, int]:
     runtime = open_runtime(settings)
     try:
         with runtime.session() as session:
-            return dict(session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all())
+            return dict(
+                session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all()
+            )
     finally:
         runtime.close()
 
@@ -35,8 +37,15 @@ def test_corpus_api(app_client: TestClient, demo_settings: Settings):
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert set(body) == {
-        "documents", "documents_by_kind", "documents_by_level", "passages", "indexed_passages",
-        "cited_works", "source_files", "retracted", "last_run",
+        "documents",
+        "documents_by_kind",
+        "documents_by_level",
+        "passages",
+        "indexed_passages",
+        "cited_works",
+        "source_files",
+        "retracted",
+        "last_run",
     }
     assert body["documents_by_kind"] == stored_counts(demo_settings)
     assert set(body["documents_by_kind"]) == {"guideline", "drug_label", "research", "drug_information"}
@@ -49,9 +58,9 @@ def test_stats_page_shows_the_figures(app_client: TestClient, demo_settings: Set
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     counts = stored_counts(demo_settings)
-    assert f'{counts["drug_label"]:,}</td>' in response.text
+    assert f"{counts['drug_label']:,}</td>" in response.text
     assert "drug label" in response.text
-    assert f'{sum(counts.values()):,}</span> documents' in response.text
+    assert f"{sum(counts.values()):,}</span> documents" in response.text
 
 
 def test_search_page_escapes_source_text(app_client: TestClient):

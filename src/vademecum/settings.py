@@ -35,13 +35,9 @@ class IndexSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    writer_heap_bytes: int = Field(
-        128 * 1024**2, ge=15 * 1024**2, description="tantivy writer memory budget."
-    )
+    writer_heap_bytes: int = Field(128 * 1024**2, ge=15 * 1024**2, description="tantivy writer memory budget.")
     writer_threads: int = Field(1, ge=1, description="tantivy indexing threads.")
-    schema_version: int = Field(
-        1, description="Bumped when the index schema changes; part of the index name."
-    )
+    schema_version: int = Field(1, description="Bumped when the index schema changes; part of the index name.")
 
     def index_name(self) -> str:
         """Directory name derived from the settings that shape the index (not from tuning knobs)."""

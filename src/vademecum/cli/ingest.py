@@ -48,8 +48,12 @@ def ingest(
         if missing:
             raise VademecumError(f"no such file or folder: {', '.join(missing)}")
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         ) as progress:
             report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress))
     summary = Table(title=f"Ingest run {report.run_id} ({report.seconds:.1f} s)", show_header=False)

@@ -15,7 +15,8 @@ from vademecum.services.search import search_passages
 def search(
     query: Annotated[str, typer.Argument(help="Words to search for.")],
     kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="Only this kind (guideline, drug_label, research, drug_information).")
+        list[str] | None,
+        typer.Option("--kind", help="Only this kind (guideline, drug_label, research, drug_information)."),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="How many passages.")] = None,
 ) -> None:
@@ -31,7 +32,5 @@ def search(
     for rank, hit in enumerate(hits, 1):
         passage = hit.passage
         body = f"[bold]{passage.title}[/bold]\n[dim]{passage.section}[/dim]\n{textwrap.shorten(passage.text, 300)}"
-        table.add_row(
-            str(rank), f"{hit.score:.2f}", passage.kind, passage.level, str(passage.year or ""), body
-        )
+        table.add_row(str(rank), f"{hit.score:.2f}", passage.kind, passage.level, str(passage.year or ""), body)
     console.print(table)

@@ -82,6 +82,7 @@ class EvidencePassage(Base):
     block: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evidence_levels: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     document: Mapped[EvidenceDocument] = relationship(back_populates="passages")
 

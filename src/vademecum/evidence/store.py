@@ -63,9 +63,7 @@ def is_older_version(new: str | None, old: str | None) -> bool:
     return new < old
 
 
-def store_documents(
-    session: Session, records: Sequence[SourceDocument], source_sha256: str
-) -> list[StoredChange]:
+def store_documents(session: Session, records: Sequence[SourceDocument], source_sha256: str) -> list[StoredChange]:
     """Store a batch of records: add new documents, replace older versions, skip unchanged or older ones."""
     hashes = [content_hash(record) for record in records]
     ids = [record.doc_id for record in records]
@@ -168,14 +166,11 @@ def _passages_of(record: SourceDocument) -> tuple[Passage, ...]:
 
 def _sections_json(sections: tuple[Section, ...]) -> list[dict[str, object]]:
     return [
-        {"title": s.title, "number": s.number, "code": s.code, "children": _sections_json(s.children)}
-        for s in sections
+        {"title": s.title, "number": s.number, "code": s.code, "children": _sections_json(s.children)} for s in sections
     ]
 
 
-def _document_row(
-    record: SourceDocument, digest: str, record_grade: Grade, source_sha256: str
-) -> dict[str, object]:
+def _document_row(record: SourceDocument, digest: str, record_grade: Grade, source_sha256: str) -> dict[str, object]:
     return {
         "id": record.doc_id,
         "kind": record_grade.kind.value,
@@ -221,6 +216,7 @@ def _passage_row(document_id: str, ordinal: int, passage: Passage) -> dict[str, 
         "block": passage.block,
         "text": passage.text,
         "citations": list(passage.citations),
+        "evidence_levels": list(passage.evidence_levels),
     }
 
 
@@ -229,9 +225,7 @@ def find_source_file(session: Session, sha256: str, reader: str) -> SourceFile |
     return session.scalar(select(SourceFile).where(SourceFile.sha256 == sha256, SourceFile.reader == reader))
 
 
-def iter_indexable(
-    session: Session, batch_size: int = 5000
-) -> Iterator[tuple[EvidenceDocument, EvidencePassage]]:
+def iter_indexable(session: Session, batch_size: int = 5000) -> Iterator[tuple[EvidenceDocument, EvidencePassage]]:
     """Every passage of every non-retracted document, with its document, for rebuilding the index."""
     statement = (
         select(EvidenceDocument, EvidencePassage)
@@ -240,8 +234,7 @@ def iter_indexable(
         .order_by(EvidencePassage.id)
         .execution_options(yield_per=batch_size)
     )
-    for document, passage in session.execute(statement):
-        yield document, passage
+    yield from session.execute(statement).tuples()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +257,7 @@ class CorpusStats:
 
 def corpus_stats(session: Session) -> CorpusStats:
     """Count documents per kind and level, passages, files, and find the last ingest run."""
-    by_kind = dict(
-        session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all()
-    )
+    by_kind = dict(session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all())
     by_level = dict(
         session.execute(select(EvidenceDocument.level, func.count()).group_by(EvidenceDocument.level)).all()
     )

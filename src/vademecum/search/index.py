@@ -157,9 +157,7 @@ class PassageIndex:
         )
         if kinds:
             kind_filter = tantivy.Query.term_set_query(self.schema, "kind", list(kinds))
-            query = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, query), (tantivy.Occur.Must, kind_filter)]
-            )
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, kind_filter)])
         searcher = self._index.searcher()
         result = searcher.search(query, limit, count=False)
         return [PassageHit(self._passage(searcher.doc(address)), score) for score, address in result.hits]

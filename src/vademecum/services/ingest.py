@@ -74,9 +74,7 @@ def demo_paths(corpus: Path) -> list[Path]:
     paths = [corpus / name for name in DEMO_SOURCES]
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
-        raise VademecumError(
-            f"demo corpus incomplete, missing: {', '.join(missing)} (setting VADEMECUM_CORPUS)"
-        )
+        raise VademecumError(f"demo corpus incomplete, missing: {', '.join(missing)} (setting VADEMECUM_CORPUS)")
     return paths
 
 
@@ -86,11 +84,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and not any(part.startswith(".") for part in p.parts)
-                )
+                sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts))
             )
         else:
             files.append(path)
@@ -114,9 +108,7 @@ def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
     return True
 
 
-def ingest_paths(
-    runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None
-) -> IngestReport:
+def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None) -> IngestReport:
     """Ingest files and folders; every file is its own transaction. Returns the run's report."""
     started = utcnow()
     with runtime.session() as session:
@@ -140,8 +132,7 @@ def ingest_paths(
         run.status = "completed" if report.ok else "completed_with_errors"
         run.counts = dict(report.counts)
         session.add_all(
-            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message)
-            for p in report.problems
+            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message) for p in report.problems
         )
     return report
 
@@ -165,9 +156,7 @@ def _ingest_file(runtime: Runtime, path: Path, report: IngestReport) -> tuple[st
                 for stream, format_name in zip(streams, formats, strict=True):
                     source = f"{path}!{stream.name}" if len(streams) > 1 else str(path)
                     records = registry.parse(format_name, stream.handle, source)
-                    _store_records(
-                        session, index, records, sha256, runtime.settings.ingest.batch_size, counts
-                    )
+                    _store_records(session, index, records, sha256, runtime.settings.ingest.batch_size, counts)
                 session.add(
                     SourceFile(
                         path=str(path),
@@ -200,7 +189,7 @@ def _store_records(
     batch_size: int,
     counts: Counter[str],
 ) -> None:
-    for batch in itertools.batched(records, batch_size):
+    while batch := list(itertools.islice(records, batch_size)):
         documents = [record for record in batch if isinstance(record, SourceDocument)]
         deletions = [record.doc_id for record in batch if isinstance(record, DeletedDocument)]
         counts["records"] += len(batch)

@@ -17,7 +17,6 @@ from lxml import etree
 UNCLASSIFIED_CODE = "42229-5"
 """LOINC "SPL unclassified section": a section with no meaning of its own (subsections, notes)."""
 
-BOXED_WARNING_CODE = "34066-1"
 PRODUCT_DATA_ELEMENTS_CODE = "48780-1"
 INDEXING_DATA_ELEMENTS_CODE = "48779-3"
 PRINCIPAL_DISPLAY_PANEL_CODE = "51945-4"
@@ -222,10 +221,15 @@ def join_lead_in(lead: str | None, text: str) -> str:
     return f"{lead}: {text}"
 
 
+def sentences(text: str) -> list[str]:
+    """Split text at full stops followed by a capitalised word (good enough for chunk boundaries)."""
+    return [part for part in _SENTENCE_END.split(text) if part]
+
+
 def split_last_sentence(text: str) -> tuple[str, str]:
     """Split a paragraph into everything before its last sentence and that sentence."""
-    parts = _SENTENCE_END.split(text)
-    return " ".join(parts[:-1]), parts[-1]
+    parts = sentences(text)
+    return " ".join(parts[:-1]), parts[-1] if parts else ""
 
 
 def local_name(element: etree._Element) -> str:

@@ -87,7 +87,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str, int
         return {}, text, 1
     try:
         meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a well-formed but impossible date
         raise ReaderError(source, f"front matter is not valid YAML: {exc}") from exc
     if meta is None:
         meta = {}
@@ -165,7 +165,8 @@ def parse_blocks(body: str, first_line: int = 1) -> list[Block]:
         if current is not None and current.kind == "table":
             flush()
         if current is not None and current.kind == "paragraph" and len(current.lines) == 1 and _SETEXT.match(raw):
-            blocks.append(Block("heading", (current.lines[0].strip(),), current.line, 1 if raw.strip()[0] == "=" else 2))
+            level = 1 if raw.strip()[0] == "=" else 2
+            blocks.append(Block("heading", (current.lines[0].strip(),), current.line, level))
             current = None
             continue
         item = _ITEM.match(raw)
@@ -197,7 +198,9 @@ _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _SPACE = re.compile(r"\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+# A space the removed markup left before a word-ending comma or full stop ("cancer [[1](…)].");
+# ".05" in "P < .05" is not word-ending and keeps its space.
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])(?=\s|$)")
 # Escaped characters are swapped for private-use code points so the markup patterns cannot see them.
 _PROTECT = {char: chr(0xE000 + offset) for offset, char in enumerate("\\`*_{}[]()#+-.!|>~")}
 _UNPROTECT = str.maketrans({code: char for char, code in _PROTECT.items()})
@@ -214,16 +217,24 @@ def clean_inline(text: str) -> str:
     >>> clean_inline("**[Breast cancer](/x)** that is *HER2* negative \\\\*")
     'Breast cancer that is HER2 negative *'
     """
-    text = _ESCAPE.sub(lambda match: _PROTECT[match.group(1)], text)
-    text = strip_images(text)
-    previous = None
-    while previous != text:  # links inside link text ("[[NCT01](/x)]") unwrap from the inside out
-        previous = text
-        text = _LINK.sub(r"\1", text)
-    text = _STRONG.sub(r"\2", text)
-    text = _EMPHASIS.sub(lambda match: match.group(1) or match.group(2), text)
-    text = _TAG.sub("", text)
-    text = html.unescape(text.translate(_UNPROTECT))
+    escaped = "\\" in text
+    if escaped:
+        text = _ESCAPE.sub(lambda match: _PROTECT[match.group(1)], text)
+    if "[" in text:
+        text = strip_images(text)
+        previous = None
+        while previous != text:  # links inside link text ("[[NCT01](/x)]") unwrap from the inside out
+            previous = text
+            text = _LINK.sub(r"\1", text)
+    if "*" in text or "_" in text:
+        text = _STRONG.sub(r"\2", text)
+        text = _EMPHASIS.sub(lambda match: match.group(1) or match.group(2), text)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if escaped:
+        text = text.translate(_UNPROTECT)
+    if "&" in text:
+        text = html.unescape(text)
     text = _SPACE.sub(" ", text).strip()
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
@@ -240,14 +251,21 @@ def table_text(rows: Iterable[Iterable[str]]) -> str:
 
 _SENTENCE_BREAK = re.compile(r"[.!?]\S*\s+(?=[A-Z\"“(\[*])")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|Dr|No|Fig|approx|St|U\.S)|(?<![\w.])[A-Z])\.$")
+_LINK_TARGET = re.compile(r"\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
 _TERMINAL = re.compile(r"[.!?][\"”')\]*]*$")
 
 
 def last_sentence(text: str) -> str:
-    """The last sentence of a paragraph (a list's lead-in is the sentence that introduces it)."""
+    """The last sentence of a paragraph of raw Markdown (a list's lead-in is the sentence that introduces it).
+
+    >>> last_sentence("It is rare.[[1](#cit/section_1.1)] See [a](/x.aspx?id=1) (e.g. this) for:")
+    'See [a](/x.aspx?id=1) (e.g. this) for:'
+    """
+    # Link targets are blanked (same length) so the full stops of URLs do not end sentences.
+    masked = _LINK_TARGET.sub(lambda match: "](" + "_" * (len(match.group(0)) - 3) + ")", text)
     start = 0
-    for match in _SENTENCE_BREAK.finditer(text):
-        if not _ABBREVIATION.search(text[: match.start() + 1]):
+    for match in _SENTENCE_BREAK.finditer(masked):
+        if not _ABBREVIATION.search(masked[: match.start() + 1]):
             start = match.end()
     return text[start:].strip()
 
@@ -264,28 +282,37 @@ def with_lead_ins(
     """Pair each block with the raw Markdown of its lead-in, or None.
 
     A list's lead-in is the last sentence of the paragraph just before it when that paragraph introduces
-    it (:func:`is_lead_in`); a table's lead-in is that whole paragraph (its caption). The scrapes flatten
-    nested lists, so an item ending with a colon is taken as the parent of the items after it, until an
-    item shaped like the parent (same marker and, where the parent starts in bold, bold too) comes back.
+    it (:func:`is_lead_in`); a table's lead-in is that whole paragraph (its caption). A nested (indented)
+    item also gets the text of the items it is nested in. The NCI scrapes flatten nested lists, so there
+    an item ending with a colon is taken as the parent of the items after it, until an item shaped like
+    the parent (same marker and, where the parent starts in bold, bold too) comes back.
     ``plain`` turns raw Markdown into the plain text the colon test looks at.
     """
     previous: Block | None = None
     list_lead: str | None = None
-    parent: Block | None = None
+    nested: list[Block] = []  # the items an indented item sits in
+    parent: Block | None = None  # the colon-ended item of a flattened sublist
     child_ordered: bool | None = None
     for block in blocks:
         if block.kind == "item":
             if previous is None or previous.kind != "item":
                 list_lead = _lead_sentence(previous, plain)
-                parent, child_ordered = None, None
-            elif parent is not None:
-                if child_ordered is None:
-                    child_ordered = block.ordered
-                if _ends_sublist(block, parent, child_ordered):
+                nested, parent, child_ordered = [], None, None
+            else:
+                while nested and block.level <= nested[-1].level:
+                    nested.pop()
+                if block.level > previous.level:
+                    nested.append(previous)
+                if parent is not None and parent.level != block.level:
                     parent, child_ordered = None, None
-            leads = [part for part in (list_lead, parent.text if parent else None) if part]
-            yield block, " ".join(leads) or None
-            if parent is None and plain(block.text).endswith(":"):
+                elif parent is not None:
+                    if child_ordered is None:
+                        child_ordered = block.ordered
+                    if _ends_sublist(block, parent, child_ordered):
+                        parent, child_ordered = None, None
+            leads = [list_lead, *(item.text for item in nested), parent.text if parent else None]
+            yield block, " ".join(part for part in leads if part) or None
+            if parent is None and ":" in block.text and plain(block.text).endswith(":"):
                 parent, child_ordered = block, None
         elif block.kind == "table":
             caption = previous.text if previous and previous.kind == "paragraph" else None

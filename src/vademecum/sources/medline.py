@@ -14,10 +14,9 @@ citation without an abstract has no passages.
 
 Example on a real file (the 2024-DTD sample of ../shared/corpus/pubmed)::
 
-    >>> with gzip.open(corpus / "pubmed/pubmed24-sample.xml.gz") as handle:
-    ...     first = next(parse(handle, "pubmed24-sample.xml.gz"))
-    >>> first.doc_id, first.journal, first.year
-    ('pmid:36400559', 'Neurologic clinics', 2023)
+    with gzip.open(corpus / "pubmed/pubmed24-sample.xml.gz") as handle:
+        first = next(parse(handle, "pubmed24-sample.xml.gz"))
+    first.doc_id, first.journal, first.year  # ('pmid:36400559', 'Neurologic clinics', 2023)
 
 Parsing streams with :func:`lxml.etree.iterparse` and frees each finished record, so memory
 stays flat on a 30,000-record baseline file.
@@ -47,7 +46,6 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
     )
 }
-_YEAR = re.compile(r"\b(\d{4})\b")
 # A MedlineDate is free text such as "1998 Dec-1999 Jan", "2015 Oct-Dec" or "2019 Sep/Oct":
 # the first year, and the month right after it when there is one, give where the span starts.
 _MEDLINE_DATE_START = re.compile(r"(\d{4})(?:\s+([A-Za-z]{3}))?")
@@ -194,7 +192,7 @@ def parse_abstract(article: etree._Element | None) -> tuple[Passage, ...]:
         if not text:
             continue
         category = element.get("NlmCategory") or None
-        label = (element.get("Label") or "").strip() or (category if category != _UNASSIGNED else None)
+        label = _squash(element.get("Label")) or (category if category != _UNASSIGNED else None)
         passages.append(
             Passage(text=text, section_path=(label or "Abstract",), section_code=category, block="abstract")
         )

@@ -57,10 +57,11 @@ _SNIFF_URL = re.compile(rb"^url:[ \t]*['\"]?https?://www\.cancer\.gov/(\S*?)['\"
 _SNIFF_TITLE = re.compile(r"^title:.*\(PDQ®\)".encode(), re.MULTILINE)
 
 _LEVEL = re.compile(r"\[?\[\s*level of evidence:?\s*([^\]]*?)\s*\]\]?\([^)]*\)\]?", re.IGNORECASE)
+_LEVEL_LINE = re.compile(r"level of evidence:?\s*(.+)", re.IGNORECASE)
 _CITE = r"\[(\d+)\]\(#cit/(?:section_(\d+)\.(\d+)|citation\.(\d+))\)"
 _CITE_ONE = re.compile(_CITE)
 _CITE_GROUP = re.compile(rf"\[((?:{_CITE}\s*[,\-–]?\s*)+)\]")
-_PUBMED_LINK = re.compile(r"\[\[PUBMED Abstract\]\([^)]*\)\]", re.IGNORECASE)
+_PUBMED_LINK = re.compile(r"\[\[PUBMED Abstract\]\]?\([^)]*\)\]?", re.IGNORECASE)
 _PMID = re.compile(r"(?:list_uids=|/pubmed/(?:\?term=)?|pubmed\.ncbi\.nlm\.nih\.gov/)(\d+)")
 _NAVIGATION = re.compile(r"\[(?:Go to [^\]]*Version|Enlarge)\]\([^)]*\)")
 _LATEST = re.compile(r"^Latest Updates to This (?:PDQ )?Summary \((\d\d)/(\d\d)/(\d{4})\)$", re.IGNORECASE)
@@ -75,7 +76,7 @@ _BOARD = re.compile(r"maintained by the (PDQ[^.]*?Editorial Board)\b")
 _SUMMARY_PMID = re.compile(r"\[PMID:\s*(\d+)\]")
 _AUTHOR = re.compile(r"(?:[\w'’.\-]+ )+[A-Z]{1,4}|et al\.?")
 _JOURNAL = re.compile(
-    r"^(?P<title>.+?[.?!])\s+(?P<journal>[A-Z][^.:;]*?)\s+\d+[A-Za-z]?(?:\s*\([^)]*\))?:\s*[^,]+?,\s*"
+    r"^(?P<title>.+?[.?!])\s+(?!In:)(?P<journal>[A-Z][^.:;]*?)(?:\s+[\w-]+)?(?:\s*\([^)]*\))?:[^:]*?,\s*"
     r"(?P<year>(?:19|20)\d\d)\b"
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -126,6 +127,7 @@ def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> Sou
     editorial: list[str] = []
     top = 0  # ordinal of the current "##" section: the N of its citation labels "N.M"
     in_references = False
+    reference_count = 0  # position in the current list, for a list that is not numbered
     date: dt.date | None = None
     has_about = False
     for block, lead in with_lead_ins(blocks, _plain):
@@ -135,16 +137,18 @@ def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> Sou
                 if top == 0:
                     titles.append(heading)
                 continue
-            in_references = bool(_REFERENCES.match(heading))
+            in_references, reference_count = bool(_REFERENCES.match(heading)), 0
             if in_references:
                 continue
             top += block.level == 2
             date = date or _latest_update(heading, source)
             has_about = has_about or bool(_ABOUT.match(heading))
-            tracker.enter(block.level, heading, str(top) if block.level == 2 else None, record=not _BOILERPLATE.match(heading))
+            number = str(top) if block.level == 2 else None
+            tracker.enter(block.level, heading, number, record=not _BOILERPLATE.match(heading))
         elif in_references:
             if block.kind == "item":
-                work = parse_reference(block.text, f"{top}.{block.number}")
+                reference_count += 1
+                work = parse_reference(block.text, f"{top}.{block.number if block.ordered else reference_count}")
                 cited[work.label] = work
         elif not tracker.recorded:
             editorial.append(block.text)
@@ -230,6 +234,9 @@ def _add_passage(drafts: list[_Draft], block: Block, lead: str | None, tracker: 
             raw = f"{lead} {raw}"
         text, citations, levels = extract(raw, top)
         kind = "list_item" if block.kind == "item" else "paragraph"
+        level_line = _LEVEL_LINE.fullmatch(text)
+        if level_line and kind == "paragraph":  # a few notes are plain text, not the usual link
+            text, levels = "", (*levels, level_line.group(1))
     if len(text) < 2:
         if levels and drafts:
             drafts[-1].levels.extend(levels)
@@ -310,4 +317,3 @@ def parse_reference(raw: str, label: str) -> CitedWork:
         journal=journal_name,
         year=year,
     )
-

@@ -25,9 +25,7 @@ def detect_format(name: str, head: bytes, source: str) -> str:
     for reader_name, module in READERS.items():
         if module.sniff(name, head):
             return reader_name
-    raise UnknownFormatError(
-        source, f"unknown format (no reader recognises {name!r}); readers: {', '.join(READERS)}"
-    )
+    raise UnknownFormatError(source, f"unknown format (no reader recognises {name!r}); readers: {', '.join(READERS)}")
 
 
 def parse(format_name: str, handle: BinaryIO, source: str) -> Iterator[SourceRecord]:

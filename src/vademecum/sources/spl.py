@@ -117,10 +117,11 @@ def parse_document(root: etree._Element, source: str) -> SourceDocument:
     sections = tuple(builder.sections)
     if builder.highlight_sections:
         sections = (Section(HIGHLIGHTS, children=tuple(builder.highlight_sections)), *sections)
-    document_type = root.find("v:code", _N)
-    extra = {"spl_id": _attr(root, "v:id", "root") or ""}
-    if document_type is not None and document_type.get("displayName"):
-        extra["document_type"] = document_type.get("displayName", "")
+    extra: dict[str, str] = {}
+    if spl_id := _attr(root, "v:id", "root"):
+        extra["spl_id"] = spl_id
+    if document_type := _attr(root, "v:code", "displayName"):
+        extra["document_type"] = document_type
     return SourceDocument(
         doc_id=f"spl:{set_id}",
         kind=DocumentKind.DRUG_LABEL,
@@ -230,7 +231,8 @@ class _LabelBuilder:
         if highlight is not None:
             before = len(self.highlights)
             heading = title or (path[-1] if path else HIGHLIGHTS)
-            _emit_blocks(_blocks(highlight), _Where((HIGHLIGHTS, heading), where.number, where.code), self.highlights)
+            highlight_where = _Where((HIGHLIGHTS, heading), where.number, where.code)
+            _emit_blocks(_blocks(highlight), highlight_where, self.highlights, block="highlight")
             if len(self.highlights) > before:
                 self.highlight_sections.append(Section(heading, own_number, meaningful_code))
 
@@ -254,7 +256,13 @@ class _LabelBuilder:
         return (Section(title, own_number, meaningful_code, tuple(children)),)
 
 
-_Block = tuple[str, object]
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A paragraph or subheading (``text``), or a list or table still to be read (``element``)."""
+
+    kind: str
+    text: str = ""
+    element: etree._Element | None = None
 
 
 def _blocks(container: etree._Element) -> list[_Block]:
@@ -266,7 +274,7 @@ def _blocks(container: etree._Element) -> list[_Block]:
     def flush() -> None:
         text = " ".join(part for part in (normalise_space("".join(parts)), *dedupe(notes)) if part)
         if text:
-            blocks.append(("paragraph", text))
+            blocks.append(_Block("paragraph", text))
         parts.clear()
         notes.clear()
 
@@ -276,11 +284,11 @@ def _blocks(container: etree._Element) -> list[_Block]:
             flush()
             heading = _subheading(child) if tag == "paragraph" else None
             if heading:
-                blocks.append(("subheading", heading))
+                blocks.append(_Block("subheading", heading))
             elif tag == "paragraph":
                 blocks.extend(_blocks(child))
             else:
-                blocks.append((tag, child))
+                blocks.append(_Block(tag, element=child))
             parts.append(child.tail or "")
         else:
             collect_inline(child, parts, notes)
@@ -308,39 +316,34 @@ def _subheading(paragraph: etree._Element) -> str | None:
 
 
 def _emit_blocks(
-    blocks: list[_Block], where: _Where, out: list[Passage], block: str | None = "highlight", lead: str | None = None
+    blocks: list[_Block], where: _Where, out: list[Passage], *, block: str | None, lead: str | None = None
 ) -> None:
-    """Turn blocks into passages; ``block=None`` uses each block's own kind, else forces one (highlights).
+    """Turn blocks into passages; ``block=None`` gives each its own kind, else all get ``block`` (highlights).
 
     A paragraph ending in ":" right before a list is the list's lead-in: its last sentence is
     prepended to every item and the paragraph itself is kept only for what precedes that sentence.
     ``lead`` is the lead-in for a list that opens the blocks (a nested list inside an item).
     """
     base = where
-    for index, (kind, value) in enumerate(blocks):
-        if kind == "subheading" and index + 1 < len(blocks):
-            assert isinstance(value, str)
-            where = _Where((*base.path, value), base.number, base.code)
+    for index, current in enumerate(blocks):
+        following = blocks[index + 1].kind if index + 1 < len(blocks) else None
+        if current.kind == "subheading" and following:
+            where = _Where((*base.path, current.text), base.number, base.code)
             lead = None
-            continue
-        if kind in ("paragraph", "subheading"):
-            assert isinstance(value, str)
-            following = blocks[index + 1][0] if index + 1 < len(blocks) else None
-            if following == "list" and value.endswith(":"):
-                value, lead = split_last_sentence(value)
-            else:
-                lead = None
-            if value:
-                out.append(Passage(value, where.path, where.number, where.code, block or "paragraph"))
-        elif kind == "table":
-            assert isinstance(value, etree._Element)
-            text = flatten_table(value)
+        elif current.element is None:  # a paragraph, or a subheading with nothing under it
+            text = current.text
+            lead = None
+            if following == "list" and text.endswith(":"):
+                text, lead = split_last_sentence(text)
+            if text:
+                out.append(Passage(text, where.path, where.number, where.code, block or "paragraph"))
+        elif current.kind == "table":
+            text = flatten_table(current.element)
             if text:
                 out.append(Passage(text, where.path, where.number, where.code, block or "table"))
             lead = None
         else:
-            assert isinstance(value, etree._Element)
-            _emit_list(value, where, out, block, lead)
+            _emit_list(current.element, where, out, block, lead)
             lead = None
 
 
@@ -351,11 +354,11 @@ def _emit_list(element: etree._Element, where: _Where, out: list[Passage], block
     for item in element.iterfind("v:item", _N):
         blocks = _blocks(item)
         texts = []
-        while blocks and blocks[0][0] == "paragraph":
-            texts.append(str(blocks.pop(0)[1]))
+        while blocks and blocks[0].kind == "paragraph":
+            texts.append(blocks.pop(0).text)
         item_text = " ".join(texts)
         text = join_lead_in(lead, item_text) if item_text else lead
         if item_text:
             out.append(Passage(text, where.path, where.number, where.code, block or "list_item"))
         # A list nested in an item elaborates that item, so the whole item is its lead-in.
-        _emit_blocks(blocks, where, out, block, lead=text)
+        _emit_blocks(blocks, where, out, block=block, lead=text)

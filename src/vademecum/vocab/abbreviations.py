@@ -17,7 +17,7 @@ from types import TracebackType
 
 from vademecum.vocab.compile import connect
 
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.87
 """Smallest confidence of an expansion that is offered (see docs/vocabulary.md for the measurement)."""
 
 # Text before "(" that can hold the long form ends at the previous sentence or clause break or bracket.
@@ -95,8 +95,9 @@ def find_definitions(text: str) -> list[Definition]:
     """Abbreviations defined in ``text`` as "long form (SHORT)", by the Schwartz–Hearst algorithm.
 
     The short form is 2–10 characters, at most two words, starts with a letter or digit and contains a
-    capital letter; the long form is the shortest run of preceding words (within the clause) in which
-    the short form's letters and digits occur in order, the first one starting a word.
+    capital letter; the long form is the shortest stretch of the preceding words (within the clause, at
+    most min(|short| + 5, 2 |short|) words) in which the short form's letters and digits occur in
+    order, starting where the first of them starts a word.
     """
     found = []
     for match in _PARENTHESIS.finditer(text):
@@ -128,10 +129,7 @@ def find_definitions(text: str) -> list[Definition]:
 
 def _valid_short_form(short: str) -> bool:
     return (
-        2 <= len(short) <= 10
-        and len(short.split()) <= 2
-        and short[0].isalnum()
-        and any(ch.isupper() for ch in short)
+        2 <= len(short) <= 10 and len(short.split()) <= 2 and short[0].isalnum() and any(ch.isupper() for ch in short)
     )
 
 
@@ -150,8 +148,9 @@ def _best_long_form(short: str, window: str) -> str | None:
         if long_index < 0:
             return None
         long_index -= 1
-    start = window.rfind(" ", 0, long_index + 1) + 1
-    return window[start:]
+    # Schwartz & Hearst go back to the previous space; starting at the matched word keeps a hyphenated
+    # prefix out ("MEN1-Zollinger-Ellison syndrome (ZES)" gives "Zollinger-Ellison syndrome").
+    return window[long_index + 1 :]
 
 
 def _locate(before: str, long_form: str, end: int) -> int | None:

@@ -19,10 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vademecum.errors import NotIngestedError, ReaderError
-from vademecum.vocab.normalise import normalise_term
+from vademecum.vocab.normalise import exact_words
 
 SCHEMA_VERSION = "1"
 """Bumped whenever the tables or the derived values (keys, ranks, confidence) change."""
+
+CONFIDENCE_PRIOR = 5
+"""Pseudo-definitions of senses ADAM never saw, added to a form's total when computing confidence.
+
+A form defined 12 times with one sense is weaker evidence than one defined 12,000 times; the prior
+discounts the first (12/17) and barely the second. Chosen with ``bench/abbreviation_confidence.py``.
+"""
 
 TERMS_FILE = "mesh-terms.tsv"
 TREE_NUMBERS_FILE = "mesh-tree-numbers.tsv"
@@ -117,9 +124,7 @@ def compile_vocabulary(vocab_dir: Path, target: Path) -> VocabularyStats:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return VocabularyStats(
-        **counts, seconds=time.perf_counter() - started, size_bytes=target.stat().st_size
-    )
+    return VocabularyStats(**counts, seconds=time.perf_counter() - started, size_bytes=target.stat().st_size)
 
 
 def needs_compile(vocab_dir: Path, target: Path) -> bool:
@@ -179,9 +184,7 @@ def _load(connection: sqlite3.Connection, vocab_dir: Path, hashes: dict[str, str
         "descriptors": descriptors,
         "terms": terms,
         "tree_numbers": _load_tree_numbers(connection, vocab_dir / TREE_NUMBERS_FILE, hashes),
-        "pharmacological_actions": _load_actions(
-            connection, vocab_dir / PHARMACOLOGICAL_ACTIONS_FILE, hashes
-        ),
+        "pharmacological_actions": _load_actions(connection, vocab_dir / PHARMACOLOGICAL_ACTIONS_FILE, hashes),
         "abbreviations": _load_abbreviations(connection, vocab_dir / ABBREVIATIONS_FILE, hashes),
     }
 
@@ -235,11 +238,11 @@ def _flag(path: Path, number: int, column: str, value: str) -> bool:
     return value == "Y"
 
 
-def _case_sensitive(term: str) -> bool:
+def _case_sensitive(term: str, term_words: list[str]) -> bool:
     """Whether a term only matches text written the same case: acronyms ("WHO") and forms like "IgA", "pH"."""
     if not any(ch.islower() for ch in term):
         return any(ch.isupper() for ch in term)
-    return " " not in term.strip() and any(ch.isupper() for ch in term[1:])
+    return len(term_words) == 1 and any(ch.isupper() for ch in term_words[0][1:])
 
 
 def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, str]) -> tuple[int, int]:
@@ -254,7 +257,8 @@ def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, st
         record_preferred = _flag(path, number, columns[4], record)
         if names.setdefault(ui, name) != name:
             raise ReaderError(str(path), f"{ui} is named both {names[ui]!r} and {name!r}", f"line {number}")
-        norm = normalise_term(term)
+        term_words = exact_words(term)
+        norm = " ".join(word.casefold() for word in term_words)
         if not norm:
             raise ReaderError(str(path), f"term {term!r} has no letters or digits", f"line {number}")
         if record_preferred:
@@ -263,7 +267,7 @@ def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, st
             rank = RANK_CONCEPT_PREFERRED
         else:
             rank = RANK_PERMUTED if ", " in term else RANK_ENTRY
-        batch.append((norm, ui, term, rank, int(_case_sensitive(term))))
+        batch.append((norm, ui, term, rank, int(_case_sensitive(term, term_words))))
         if len(batch) >= 50_000:
             connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", batch)
             count += len(batch)
@@ -356,6 +360,6 @@ def _load_abbreviations(connection: sqlite3.Connection, path: Path, hashes: dict
             totals[form] += int(form_count)
     connection.executemany(
         "INSERT INTO abbreviations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(*row, row[5] / totals[row[0]]) for row in rows],
+        [(*row, row[5] / (totals[row[0]] + CONFIDENCE_PRIOR)) for row in rows],
     )
     return len(rows)

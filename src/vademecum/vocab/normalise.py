@@ -42,9 +42,12 @@ class Word:
     exact: str
 
 
-def _strip_accents(token: str) -> str:
+def _fold(token: str) -> str:
+    """Accents stripped and Greek letters spelled out; ASCII (most tokens) passes through untouched."""
+    if token.isascii():
+        return token
     decomposed = unicodedata.normalize("NFKD", token)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_GREEK)
 
 
 def words(text: str) -> list[Word]:
@@ -55,16 +58,21 @@ def words(text: str) -> list[Word]:
     """
     found = []
     for match in _WORD.finditer(text):
-        exact = _strip_accents(match.group()).translate(_GREEK)
+        exact = _fold(match.group())
         found.append(Word(match.start(), match.end(), exact.casefold(), exact))
     return found
 
 
+def exact_words(text: str) -> list[str]:
+    """The words of ``text`` keeping case (accents stripped, Greek spelled out), without offsets."""
+    return [_fold(token) for token in _WORD.findall(text)]
+
+
 def normalise_term(text: str) -> str:
     """The lookup key of a term: folded words joined by single spaces ("" when there are no words)."""
-    return " ".join(word.key for word in words(text))
+    return " ".join(word.casefold() for word in exact_words(text))
 
 
 def exact_form(text: str) -> str:
     """Like :func:`normalise_term` but keeping case, to check case-sensitive terms such as "WHO"."""
-    return " ".join(word.exact for word in words(text))
+    return " ".join(exact_words(text))

@@ -2,14 +2,13 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 17:06:57.847173
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -79,10 +78,7 @@ def upgrade() -> None:
         sa.Column("journal", sa.Text(), nullable=True),
         sa.Column("year", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["document_id"],
-            ["documents.id"],
-            name=op.f("fk_cited_works_document_id_documents"),
-            ondelete="CASCADE",
+            ["document_id"], ["documents.id"], name=op.f("fk_cited_works_document_id_documents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cited_works")),
         sa.UniqueConstraint("document_id", "label", name=op.f("uq_cited_works_document_id")),
@@ -99,10 +95,7 @@ def upgrade() -> None:
         sa.Column("record", sa.Text(), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["ingest_runs.id"],
-            name=op.f("fk_ingest_errors_run_id_ingest_runs"),
-            ondelete="CASCADE",
+            ["run_id"], ["ingest_runs.id"], name=op.f("fk_ingest_errors_run_id_ingest_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_errors")),
     )
@@ -120,11 +113,9 @@ def upgrade() -> None:
         sa.Column("block", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("citations", sa.JSON(), nullable=False),
+        sa.Column("evidence_levels", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["document_id"],
-            ["documents.id"],
-            name=op.f("fk_passages_document_id_documents"),
-            ondelete="CASCADE",
+            ["document_id"], ["documents.id"], name=op.f("fk_passages_document_id_documents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_passages")),
         sa.UniqueConstraint("document_id", "ordinal", name=op.f("uq_passages_document_id")),
@@ -142,9 +133,7 @@ def upgrade() -> None:
         sa.Column("documents", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["ingest_runs.id"], name=op.f("fk_source_files_run_id_ingest_runs")
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["ingest_runs.id"], name=op.f("fk_source_files_run_id_ingest_runs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_source_files")),
     )
     with op.batch_alter_table("source_files", schema=None) as batch_op:
