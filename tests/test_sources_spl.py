@@ -58,8 +58,8 @@ def test_humira_metadata(humira: SourceDocument) -> None:
     assert humira.version == "1560"
     assert humira.date == dt.date(2013, 9, 30)
     assert humira.year == 2013
-    assert humira.title.startswith("These highlights do not include all the information needed to use HUMIRA")
-    assert humira.title.endswith("HUMIRA (adalimumab) injection, for subcutaneous use Initial U.S. Approval: 2002")
+    # The product line, without the template's highlights disclaimer and approval line.
+    assert humira.title == "HUMIRA (adalimumab) injection, for subcutaneous use"
     assert humira.brand_names == ("Humira",)
     # The kit's alcohol swab is a part, not a product: its generic name is not Humira's.
     assert humira.generic_names == ("Adalimumab",)
@@ -68,6 +68,10 @@ def test_humira_metadata(humira: SourceDocument) -> None:
     assert humira.extra == {
         "spl_id": "2c9fb32d-4b1b-b5da-4bdf-6b06908ba8b3",
         "document_type": "HUMAN PRESCRIPTION DRUG LABEL",
+        "spl_title": "These highlights do not include all the information needed to use HUMIRA safely and "
+        "effectively. See full prescribing information for HUMIRA. HUMIRA (adalimumab) injection, for "
+        "subcutaneous use Initial U.S. Approval: 2002",
+        "initial_us_approval": "2002",
     }
     assert humira.locator == f"humira.xml#{HUMIRA_SET_ID} version 1560"
 
@@ -212,7 +216,9 @@ def test_label_without_title_gets_one_from_its_products(spl_dir: Path) -> None:
 
 def test_otc_label(spl_dir: Path) -> None:
     label = read_label(spl_dir / "cough.xml")
-    assert label.title == "Drug Facts"
+    # "Drug Facts" is the OTC panel's heading, so the title comes from the product names.
+    assert label.title == "TRIAMINIC Childrens Night Time Cold and Cough (Diphenhydramine HCl, Phenylephrine HCl) label"
+    assert label.extra["spl_title"] == "Drug Facts"
     assert label.brand_names == ("TRIAMINIC Childrens Night Time Cold and Cough",)
     assert label.extra["document_type"] == "HUMAN OTC DRUG LABEL"
     do_not_use = [passage for passage in label.passages if passage.section_code == "50570-1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -27,9 +28,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _json_serializer(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
-    kwargs: dict[str, Any] = {}
+    # orjson: JSON columns are serialised for every stored passage, and the stdlib encoder is 10x slower.
+    kwargs: dict[str, Any] = {"json_serializer": _json_serializer}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     engine = create_engine(url, **kwargs)

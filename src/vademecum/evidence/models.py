@@ -34,13 +34,13 @@ class EvidenceDocument(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
-    level: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[str] = mapped_column(String(32))
     level_rank: Mapped[int] = mapped_column(Integer)
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     title: Mapped[str] = mapped_column(Text)
     version: Mapped[str | None] = mapped_column(String(64))
     date: Mapped[dt.date | None] = mapped_column(Date)
-    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
     issuer: Mapped[str | None] = mapped_column(Text)
     journal: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
@@ -71,10 +71,11 @@ class EvidencePassage(Base):
     """A retrievable passage of a document, with where it sits in the document."""
 
     __tablename__ = "passages"
+    # The unique (document_id, ordinal) index also serves lookups by document.
     __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     ordinal: Mapped[int] = mapped_column(Integer)
     section_path: Mapped[list[str]] = mapped_column(JSON, default=list)
     section_number: Mapped[str | None] = mapped_column(String(32))
@@ -94,7 +95,7 @@ class CitedWork(Base):
     __table_args__ = (UniqueConstraint("document_id", "label"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     label: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     pmid: Mapped[str | None] = mapped_column(String(20), index=True)

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import delete, func, insert, select
+import orjson
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from vademecum.evidence.grading import Grade, grade
@@ -51,7 +52,7 @@ class StoredChange:
 
 def content_hash(record: SourceDocument) -> str:
     """A hash of everything a record says, to tell an unchanged re-ingest from a new version."""
-    return hashlib.sha256(repr(record).encode("utf-8")).hexdigest()
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def is_older_version(new: str | None, old: str | None) -> bool:
@@ -96,23 +97,21 @@ def store_documents(session: Session, records: Sequence[SourceDocument], source_
     last = {record.doc_id: index for index, (record, *_rest) in enumerate(to_write)}
     to_write = [item for index, item in enumerate(to_write) if last[item[0].doc_id] == index]
     if to_write:
+        # Core executemany on the tables: the ORM's bulk path costs more than parsing does here.
         session.execute(
-            insert(EvidenceDocument),
+            EvidenceDocument.__table__.insert(),
             [
                 _document_row(record, digest, record_grade, source_sha256)
                 for record, digest, record_grade, _ in to_write
             ],
         )
-        passage_rows = [
-            _passage_row(record.doc_id, ordinal, passage)
-            for record, *_rest in to_write
-            for ordinal, passage in enumerate(_passages_of(record))
-        ]
-        passage_ids = list(
-            session.scalars(
-                insert(EvidencePassage).returning(EvidencePassage.id, sort_by_parameter_order=True),
-                passage_rows,
-            )
+        session.execute(
+            EvidencePassage.__table__.insert(),
+            [
+                _passage_row(record.doc_id, ordinal, passage)
+                for record, *_rest in to_write
+                for ordinal, passage in enumerate(_passages_of(record))
+            ],
         )
         cited_rows = [
             {**dataclasses.asdict(work), "authors": list(work.authors), "document_id": record.doc_id}
@@ -120,10 +119,21 @@ def store_documents(session: Session, records: Sequence[SourceDocument], source_
             for work in record.cited_works
         ]
         if cited_rows:
-            session.execute(insert(CitedWork), cited_rows)
-        ids_iter = iter(passage_ids)
+            session.execute(CitedWork.__table__.insert(), cited_rows)
+        written = [record.doc_id for record, *_rest in to_write]
+        passage_ids = {
+            (document_id, ordinal): passage_id
+            for passage_id, document_id, ordinal in session.execute(
+                select(EvidencePassage.id, EvidencePassage.document_id, EvidencePassage.ordinal).where(
+                    EvidencePassage.document_id.in_(written)
+                )
+            )
+        }
         for record, _digest, record_grade, action in to_write:
-            stored = tuple(StoredPassage(next(ids_iter), passage) for passage in _passages_of(record))
+            stored = tuple(
+                StoredPassage(passage_ids[record.doc_id, ordinal], passage)
+                for ordinal, passage in enumerate(_passages_of(record))
+            )
             changes.append(StoredChange(record.doc_id, action, record, record_grade, stored))
     return changes
 

@@ -200,6 +200,34 @@ def fallback_title(brands: Iterable[str], generics: Iterable[str], set_id: str) 
     return f"Drug label {set_id}"
 
 
+# Fixed wording of the FDA prescribing-information template (21 CFR 201.57) and the OTC "Drug Facts"
+# panel heading (21 CFR 201.66): regulatory boilerplate around the product line, not a title.
+_HIGHLIGHTS_DISCLAIMER = re.compile(
+    r"These highlights do not include all the information needed to use .*? safely and effectively\.\s*"
+    r"(?:See full prescribing information for [^.]*\.)?",
+    re.IGNORECASE,
+)
+_INITIAL_APPROVAL = re.compile(r"Initial U\.?S\.? Approval:?\s*(\d{4})", re.IGNORECASE)
+_PANEL_HEADINGS = frozenset({"drug facts"})
+
+
+def display_title(
+    raw_title: str, brands: Iterable[str], generics: Iterable[str], set_id: str
+) -> tuple[str, str | None]:
+    """The label's product line as its title, and the year of initial U.S. approval if printed.
+
+    "These highlights do not include … HUMIRA (adalimumab) injection … Initial U.S. Approval: 2002"
+    gives ("HUMIRA (adalimumab) injection …", "2002"); an empty or panel-heading title falls back to
+    the product names.
+    """
+    approval = _INITIAL_APPROVAL.search(raw_title)
+    title = _INITIAL_APPROVAL.sub("", _HIGHLIGHTS_DISCLAIMER.sub("", raw_title))
+    title = normalise_space(title).strip(" .")
+    if not title or title.casefold() in _PANEL_HEADINGS:
+        title = fallback_title(brands, generics, set_id)
+    return title, approval.group(1) if approval else None
+
+
 def dedupe(names: Iterable[str]) -> tuple[str, ...]:
     """Whitespace-normalised names without blanks or case-insensitive repeats, first spelling kept."""
     seen: set[str] = set()

@@ -31,7 +31,7 @@ from vademecum.sources.label_sections import (
     UNCLASSIFIED_CODE,
     collect_inline,
     dedupe,
-    fallback_title,
+    display_title,
     flatten_table,
     inline_text,
     join_lead_in,
@@ -106,7 +106,8 @@ def parse_document(root: etree._Element, source: str) -> SourceDocument:
     brands, generics = parse_product_names(root)
     manufacturer = parse_manufacturer(root)
     title_element = root.find("v:title", _N)
-    title = inline_text(title_element)[0] if title_element is not None else ""
+    raw_title = inline_text(title_element)[0] if title_element is not None else ""
+    title, initial_approval = display_title(raw_title, brands, generics, set_id)
     builder = _LabelBuilder()
     body = root.find("v:component/v:structuredBody", _N)
     if body is not None:
@@ -122,10 +123,14 @@ def parse_document(root: etree._Element, source: str) -> SourceDocument:
         extra["spl_id"] = spl_id
     if document_type := _attr(root, "v:code", "displayName"):
         extra["document_type"] = document_type
+    if raw_title and raw_title != title:
+        extra["spl_title"] = raw_title
+    if initial_approval:
+        extra["initial_us_approval"] = initial_approval
     return SourceDocument(
         doc_id=f"spl:{set_id}",
         kind=DocumentKind.DRUG_LABEL,
-        title=title or fallback_title(brands, generics, set_id),
+        title=title,
         reader=READER_NAME,
         locator=f"{source}#{record}",
         passages=(*builder.highlights, *builder.body),

@@ -54,8 +54,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_documents_kind"), ["kind"], unique=False)
-        batch_op.create_index(batch_op.f("ix_documents_level"), ["level"], unique=False)
-        batch_op.create_index(batch_op.f("ix_documents_year"), ["year"], unique=False)
 
     op.create_table(
         "ingest_runs",
@@ -84,7 +82,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("document_id", "label", name=op.f("uq_cited_works_document_id")),
     )
     with op.batch_alter_table("cited_works", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_cited_works_document_id"), ["document_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cited_works_pmid"), ["pmid"], unique=False)
 
     op.create_table(
@@ -120,9 +117,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_passages")),
         sa.UniqueConstraint("document_id", "ordinal", name=op.f("uq_passages_document_id")),
     )
-    with op.batch_alter_table("passages", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_passages_document_id"), ["document_id"], unique=False)
-
     op.create_table(
         "source_files",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -149,9 +143,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_source_files_sha256_reader")
 
     op.drop_table("source_files")
-    with op.batch_alter_table("passages", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_passages_document_id"))
-
     op.drop_table("passages")
     with op.batch_alter_table("ingest_errors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ingest_errors_run_id"))
@@ -159,13 +150,10 @@ def downgrade() -> None:
     op.drop_table("ingest_errors")
     with op.batch_alter_table("cited_works", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cited_works_pmid"))
-        batch_op.drop_index(batch_op.f("ix_cited_works_document_id"))
 
     op.drop_table("cited_works")
     op.drop_table("ingest_runs")
     with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_documents_year"))
-        batch_op.drop_index(batch_op.f("ix_documents_level"))
         batch_op.drop_index(batch_op.f("ix_documents_kind"))
 
     op.drop_table("documents")
