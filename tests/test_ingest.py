@@ -140,3 +140,10 @@ def test_a_file_failing_halfway_leaves_no_partial_documents(runtime: Runtime, co
     assert report.counts["files_failed"] == 1
     assert table_counts(runtime) == (0, 0)
     assert runtime.index.count() == 0
+
+
+def test_folders_given_by_relative_path_are_walked(runtime: Runtime, corpus_dir: Path, monkeypatch):
+    monkeypatch.chdir(corpus_dir / "labels")
+    report = ingest_paths(runtime, [Path("..") / "labels" / "spl"])
+    assert report.counts["files_ingested"] == 6
+    assert report.counts["documents_added"] == 6

@@ -79,12 +79,16 @@ def demo_paths(corpus: Path) -> list[Path]:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, and every file below named folders (sorted, hidden files skipped)."""
+    """Files named directly, and every file below named folders (sorted; hidden files and folders skipped)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts))
+                sorted(
+                    found
+                    for found in path.rglob("*")
+                    if found.is_file() and not any(part.startswith(".") for part in found.relative_to(path).parts)
+                )
             )
         else:
             files.append(path)
