@@ -8,7 +8,6 @@ already ingested by the same reader version are skipped, so re-ingesting changes
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from vademecum.checksums import file_sha256
 from vademecum.errors import ReaderError, VademecumError
 from vademecum.evidence import store
 from vademecum.evidence.models import IngestError, IngestRun, SourceFile, utcnow
@@ -93,15 +93,6 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:

@@ -9,10 +9,13 @@ comparable passages.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 
 from lxml import etree
+
+from vademecum.records import DocumentKind, Passage, Section, SourceDocument
 
 UNCLASSIFIED_CODE = "42229-5"
 """LOINC "SPL unclassified section": a section with no meaning of its own (subsections, notes)."""
@@ -226,6 +229,45 @@ def display_title(
     if not title or title.casefold() in _PANEL_HEADINGS:
         title = fallback_title(brands, generics, set_id)
     return title, approval.group(1) if approval else None
+
+
+DAILYMED_URL = "https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={set_id}"
+
+
+def label_document(
+    *,
+    set_id: str,
+    title: str,
+    reader: str,
+    locator: str,
+    passages: tuple[Passage, ...],
+    sections: tuple[Section, ...],
+    version: str | None,
+    date: dt.date | None,
+    brands: tuple[str, ...],
+    generics: tuple[str, ...],
+    manufacturer: str | None,
+    extra: dict[str, str],
+) -> SourceDocument:
+    """The one label record both label formats produce, so an SPL and an openFDA copy are versions of one document."""
+    return SourceDocument(
+        doc_id=f"spl:{set_id}",
+        kind=DocumentKind.DRUG_LABEL,
+        title=title,
+        reader=reader,
+        locator=locator,
+        passages=passages,
+        version=version,
+        date=date,
+        year=date.year if date else None,
+        issuer=manufacturer,
+        url=DAILYMED_URL.format(set_id=set_id),
+        sections=sections,
+        brand_names=brands,
+        generic_names=generics,
+        manufacturer=manufacturer,
+        extra=extra,
+    )
 
 
 def dedupe(names: Iterable[str]) -> tuple[str, ...]:

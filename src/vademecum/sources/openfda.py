@@ -35,7 +35,7 @@ import lxml.html
 from lxml import etree
 
 from vademecum.errors import ReaderError
-from vademecum.records import DocumentKind, Passage, Section, SourceDocument, SourceRecord
+from vademecum.records import Passage, Section, SourceDocument, SourceRecord
 from vademecum.sources.label_sections import (
     CODE_NAMES,
     FIELD_CODES,
@@ -44,6 +44,7 @@ from vademecum.sources.label_sections import (
     dedupe,
     fallback_title,
     flatten_table,
+    label_document,
     normalise_space,
     sentences,
 )
@@ -51,7 +52,6 @@ from vademecum.sources.label_sections import (
 READER_NAME: str = "openfda"
 READER_VERSION: str = "1"
 
-DAILYMED_URL = "https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={set_id}"
 
 MAX_RECORD_CHARS = 64 << 20
 """A single label larger than this is taken for a malformed file rather than buffered forever."""
@@ -238,21 +238,17 @@ def parse_record(record: Any, source: str, index: int) -> SourceDocument:
         extra["spl_id"] = spl_id
     if product_type := next(iter(_strings(harmonised.get("product_type"))), None):
         extra["document_type"] = f"{product_type} LABEL"
-    return SourceDocument(
-        doc_id=f"spl:{set_id}",
-        kind=DocumentKind.DRUG_LABEL,
+    return label_document(
+        set_id=set_id,
         title=fallback_title(brands, generics, set_id),
         reader=READER_NAME,
         locator=f"{source}#results[{index}]",
         passages=passages,
+        sections=sections,
         version=version,
         date=date,
-        year=date.year if date else None,
-        issuer=manufacturer,
-        url=DAILYMED_URL.format(set_id=set_id),
-        sections=sections,
-        brand_names=brands,
-        generic_names=generics,
+        brands=brands,
+        generics=generics,
         manufacturer=manufacturer,
         extra=extra,
     )

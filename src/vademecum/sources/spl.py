@@ -24,7 +24,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from vademecum.errors import ReaderError
-from vademecum.records import DocumentKind, Passage, Section, SourceDocument, SourceRecord
+from vademecum.records import Passage, Section, SourceDocument, SourceRecord
 from vademecum.sources.label_sections import (
     CODE_NAMES,
     NON_TEXT_CODES,
@@ -35,6 +35,7 @@ from vademecum.sources.label_sections import (
     flatten_table,
     inline_text,
     join_lead_in,
+    label_document,
     local_name,
     normalise_space,
     parse_section_heading,
@@ -45,7 +46,6 @@ from vademecum.sources.label_sections import (
 READER_NAME: str = "spl"
 READER_VERSION: str = "1"
 
-DAILYMED_URL = "https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={set_id}"
 HIGHLIGHTS = "Highlights"
 
 _NS = "urn:hl7-org:v3"
@@ -127,21 +127,17 @@ def parse_document(root: etree._Element, source: str) -> SourceDocument:
         extra["spl_title"] = raw_title
     if initial_approval:
         extra["initial_us_approval"] = initial_approval
-    return SourceDocument(
-        doc_id=f"spl:{set_id}",
-        kind=DocumentKind.DRUG_LABEL,
+    return label_document(
+        set_id=set_id,
         title=title,
         reader=READER_NAME,
         locator=f"{source}#{record}",
         passages=(*builder.highlights, *builder.body),
+        sections=sections,
         version=version,
         date=date,
-        year=date.year if date else None,
-        issuer=manufacturer,
-        url=DAILYMED_URL.format(set_id=set_id),
-        sections=sections,
-        brand_names=brands,
-        generic_names=generics,
+        brands=brands,
+        generics=generics,
         manufacturer=manufacturer,
         extra=extra,
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vademecum.checksums import file_sha256
 from vademecum.errors import NotIngestedError, ReaderError
 from vademecum.vocab.normalise import exact_words
 
@@ -143,7 +144,7 @@ def needs_compile(vocab_dir: Path, target: Path) -> bool:
         return True
     for name in SOURCE_FILES:
         path = vocab_dir / name
-        if not path.is_file() or meta.get(f"sha256:{name}") != _sha256(path):
+        if not path.is_file() or meta.get(f"sha256:{name}") != file_sha256(path):
             return True
     return False
 
@@ -168,14 +169,6 @@ def connect(path: Path) -> sqlite3.Connection:
         found = row[0] if row else None
         raise ReaderError(str(path), f"vocabulary schema {found}, expected {SCHEMA_VERSION}; recompile it")
     return connection
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load(connection: sqlite3.Connection, vocab_dir: Path, hashes: dict[str, str]) -> dict[str, int]:
