@@ -24,11 +24,11 @@ ingest: $(BIN)/vademecum
 serve: $(BIN)/vademecum
 	$(BIN)/vademecum serve
 
-## test: install test dependencies, lint, run the whole suite
+## test: install test dependencies, lint, start a private PostgreSQL, run the whole suite on SQLite and PostgreSQL
 test: $(BIN)/vademecum
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/pytest
+	scripts/with-test-postgres $(BIN)/pytest
 
 lint: $(BIN)/vademecum
 	$(BIN)/ruff check src tests bench

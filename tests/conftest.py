@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed, demo_paths, ingest_paths
 from vademecum.services.runtime import Runtime, open_runtime
@@ -24,10 +26,38 @@ def corpus_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """URL of the private PostgreSQL server `make test` starts (scripts/with-test-postgres)."""
+    url = os.environ.get("VADEMECUM_TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("VADEMECUM_TEST_DATABASE_URL is not set: run the tests through `make test`")
+        pytest.skip("no test PostgreSQL server: run the tests through `make test`")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in tmp, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"test_{uuid.uuid4().hex}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
-    """Settings with a fresh data directory in tmp."""
-    return Settings(home=tmp_path / "home", corpus=corpus_dir)
+def settings(tmp_path: Path, corpus_dir: Path, database_url: str) -> Settings:
+    """Settings with a fresh data directory in tmp and a fresh store on each database."""
+    return Settings(home=tmp_path / "home", corpus=corpus_dir, database_url=database_url)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -32,21 +33,21 @@ class EvidenceDocument(Base):
 
     __tablename__ = "documents"
 
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     level: Mapped[str] = mapped_column(String(32))
     level_rank: Mapped[int] = mapped_column(Integer)
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     title: Mapped[str] = mapped_column(Text)
-    version: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(Text)
     date: Mapped[dt.date | None] = mapped_column(Date)
     year: Mapped[int | None] = mapped_column(Integer)
     issuer: Mapped[str | None] = mapped_column(Text)
     journal: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    doi: Mapped[str | None] = mapped_column(String(255))
+    doi: Mapped[str | None] = mapped_column(Text)
     pmid: Mapped[str | None] = mapped_column(String(20))
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(Text)
     audience: Mapped[str | None] = mapped_column(String(32))
     manufacturer: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -78,7 +79,7 @@ class EvidencePassage(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     ordinal: Mapped[int] = mapped_column(Integer)
     section_path: Mapped[list[str]] = mapped_column(JSON, default=list)
-    section_number: Mapped[str | None] = mapped_column(String(32))
+    section_number: Mapped[str | None] = mapped_column(Text)
     section_code: Mapped[str | None] = mapped_column(String(32))
     block: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
@@ -96,7 +97,7 @@ class CitedWork(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    label: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     pmid: Mapped[str | None] = mapped_column(String(20), index=True)
     title: Mapped[str | None] = mapped_column(Text)
@@ -114,7 +115,7 @@ class SourceFile(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
     reader: Mapped[str] = mapped_column(String(64))
     documents: Mapped[int] = mapped_column(Integer, default=0)
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
@@ -129,7 +130,7 @@ class IngestRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(32), default="running")
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
     errors: Mapped[list[IngestError]] = relationship(back_populates="run", order_by="IngestError.id")

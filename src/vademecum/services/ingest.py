@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vademecum.checksums import file_sha256
@@ -168,7 +169,8 @@ def _ingest_file(runtime: Runtime, path: Path, report: IngestReport) -> tuple[st
         index.rollback()
         report.problems.append(IngestProblem(error.source, error.detail, error.record))
         return "failed", 0
-    except (OSError, UnicodeError, ValueError) as error:
+    except (OSError, UnicodeError, ValueError, SQLAlchemyError) as error:
+        # The store refused a record (e.g. a value its column cannot hold): the file is rolled back.
         index.rollback()
         report.problems.append(IngestProblem(str(path), f"{type(error).__name__}: {error}"))
         return "failed", 0
