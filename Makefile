@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export VADEMECUM_HOME ?= var
 export VADEMECUM_CORPUS ?= ../shared/corpus
 
-.PHONY: run test lint format bench ingest serve clean
+.PHONY: run test lint format bench bench-vocab ingest serve clean
 
 $(BIN)/vademecum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,16 @@ format: $(BIN)/vademecum
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-## bench: demo ingest time, MEDLINE throughput (100k records), search latency; JSON in bench/results/
+## bench: demo ingest time, MEDLINE throughput (100k records), search latency, vocabulary; JSON in bench/results/
 bench: $(BIN)/vademecum
 	$(BIN)/python bench/ingest_demo.py
 	$(BIN)/python bench/medline_throughput.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/vocabulary_timing.py
+
+## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
+bench-vocab: $(BIN)/vademecum
+	$(BIN)/python bench/abbreviation_confidence.py
 
 clean:
 	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

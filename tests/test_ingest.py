@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from vademecum.evidence.models import EvidenceDocument, EvidencePassage, IngestError, IngestRun
+from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestError, IngestRun
 from vademecum.services.ingest import ingest_paths
 from vademecum.services.runtime import Runtime
 from vademecum.services.search import search_passages
@@ -147,3 +147,23 @@ def test_folders_given_by_relative_path_are_walked(runtime: Runtime, corpus_dir:
     report = ingest_paths(runtime, [Path("..") / "labels" / "spl"])
     assert report.counts["files_ingested"] == 6
     assert report.counts["documents_added"] == 6
+
+
+def test_pdq_citations_are_stored_with_the_studies_they_cite(runtime: Runtime, corpus_dir: Path):
+    summary = (
+        corpus_dir / "guidelines" / "nci-pdq" / "types-gi-neuroendocrine-tumors-hp-gi-neuroendocrine-treatment-pdq.md"
+    )
+    ingest_paths(runtime, [summary])
+    document_id = "pdq:types/gi-neuroendocrine-tumors/hp/gi-neuroendocrine-treatment-pdq"
+    with runtime.session() as session:
+        document = session.get_one(EvidenceDocument, document_id)
+        assert (document.kind, document.level, document.audience) == ("guideline", "guideline", "health_professional")
+        assert document.date.isoformat() == "2025-05-09"
+        works = {
+            work.label: work.pmid
+            for work in session.scalars(select(CitedWork).where(CitedWork.document_id == document_id))
+        }
+        section = [p for p in document.passages if p.section_path[-1:] == ["Somatostatin Analogues"]]
+    assert section
+    assert "16630755" in {works[label] for passage in section for label in passage.citations}
+    assert not [p for p in document.passages if "About This PDQ Summary" in p.section_path]
