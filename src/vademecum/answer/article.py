@@ -1,0 +1,233 @@
+"""The article: what composition produces, verification checks, and the renderers print.
+
+Every clinical sentence is a :class:`CitedSentence` that carries the exact location of the
+source text it repeats (passage id, document, section path, character offsets). Sentences
+refer to evidence only by key (``ev-{passage_id}``); :mod:`vademecum.answer.citations` turns
+keys into reference numbers, so no number can exist without a reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+ARTICLE_SCHEMA_VERSION = "1.0"
+EVIDENCE_KEY_TEMPLATE = "ev-{passage_id}"
+
+
+def evidence_key(passage_id: int) -> str:
+    """The citation key of a passage (one template, easy to grep)."""
+    return EVIDENCE_KEY_TEMPLATE.format(passage_id=passage_id)
+
+
+class ReferenceKind(StrEnum):
+    """The reference groups of an article, in the order they are listed."""
+
+    GUIDELINE = "guideline"
+    DRUG_LABEL = "drug_label"
+    RESEARCH = "research"
+    DRUG_INFORMATION = "drug_information"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a sentence comes from: a passage of a document, and the character span inside its text."""
+
+    passage_id: int
+    document_id: str
+    section_path: tuple[str, ...]
+    start: int
+    end: int
+
+    @property
+    def key(self) -> str:
+        """The citation key of the passage."""
+        return evidence_key(self.passage_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CitedSentence:
+    """A sentence taken verbatim from a source passage (``text == passage.text[start:end]``).
+
+    ``supporting`` lists further passages that say the same thing (merged near-duplicates);
+    all of them are cited.
+    """
+
+    text: str
+    source: SourceLocation
+    supporting: tuple[SourceLocation, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Citation keys of every passage this sentence is cited to, primary first."""
+        seen = dict.fromkeys([self.source.key, *(s.key for s in self.supporting)])
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    """A dose statement in structured form; ``None`` where the text does not say."""
+
+    drug: str | None
+    amount: str
+    amount_low: float | None
+    amount_high: float | None
+    unit: str
+    route: str | None = None
+    frequency: str | None = None
+    duration: str | None = None
+    population: str | None = None
+    text: str = ""
+
+
+class LabelCheck(StrEnum):
+    """How a dose read in a guideline or study compares with the drug's label in the corpus."""
+
+    MATCHES_LABEL = "matches_label"
+    DIFFERS_FROM_LABEL = "differs_from_label"
+    NO_LABEL = "no_label"
+
+
+@dataclass(frozen=True, slots=True)
+class DoseNote:
+    """A dose found in an article sentence, and what the label says beside it."""
+
+    dose: Dose
+    check: LabelCheck
+    label_doses: tuple[Dose, ...] = ()
+    label_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bullet:
+    """One bullet: one or more consecutive source sentences (kept together when one needs the other)."""
+
+    sentences: tuple[CitedSentence, ...]
+    doses: tuple[DoseNote, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Citation keys of the bullet, in order of first appearance."""
+        return tuple(dict.fromkeys(key for sentence in self.sentences for key in sentence.keys))
+
+
+@dataclass(frozen=True, slots=True)
+class BulletGroup:
+    """Bullets under a heading: a treatment modality, a research theme, or the intent's equivalent."""
+
+    heading: str
+    bullets: tuple[Bullet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GuidelineSection:
+    """*From the Guidelines*: lead paragraph, key considerations, options grouped by modality."""
+
+    lead: str
+    guideline_keys: tuple[str, ...]
+    key_considerations: tuple[Bullet, ...]
+    groups_heading: str
+    groups: tuple[BulletGroup, ...]
+    empty_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSectionQuote:
+    """A section of a drug label quoted with its own number and title."""
+
+    number: str | None
+    title: str
+    code: str | None
+    sentences: tuple[CitedSentence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DrugLabelBlock:
+    """*From the FDA Drug Label* for one drug: quoted sections and one cited indication-and-dose line."""
+
+    drug: str
+    document_id: str | None
+    quotes: tuple[LabelSectionQuote, ...]
+    summary: tuple[CitedSentence, ...]
+    missing_label_note: str | None = None
+    drug_information: tuple[CitedSentence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSection:
+    """*From the FDA Drug Label*: one block per drug that matters to the question."""
+
+    blocks: tuple[DrugLabelBlock, ...]
+    empty_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchSection:
+    """*From the Research*: bullets grouped by theme, higher evidence and newer studies first."""
+
+    groups: tuple[BulletGroup, ...]
+    empty_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A numbered reference: one source document, with identifiers that link to it."""
+
+    number: int
+    kind: ReferenceKind
+    document_id: str
+    title: str
+    issuer: str | None
+    year: int | None
+    level: str
+    url: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    set_id: str | None = None
+    keys: tuple[str, ...] = ()
+    cited_pmids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSummary:
+    """What the engine understood of the question (shown for transparency, not a clinical claim)."""
+
+    text: str
+    intent: str
+    conditions: tuple[str, ...]
+    drugs: tuple[str, ...]
+    expansions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSnapshot:
+    """The corpus an article was built from: enough to tell when newer evidence arrives."""
+
+    last_ingest_run: int | None
+    documents: int
+    indexed_passages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A composed article. ``references`` are numbered in order of first citation.
+
+    ``citation_numbers`` maps every evidence key used in the body to its reference number.
+    ``sufficient`` is False when the indexed sources hold nothing relevant to the question.
+    """
+
+    question: QuestionSummary
+    title: str
+    generated_at: dt.datetime
+    engine_version: str
+    corpus: CorpusSnapshot
+    guidelines: GuidelineSection
+    labels: LabelSection
+    research: ResearchSection
+    references: tuple[Reference, ...]
+    citation_numbers: dict[str, int]
+    disclaimer: str
+    sufficient: bool = True
+    searched: tuple[str, ...] = ()
+    schema_version: str = ARTICLE_SCHEMA_VERSION
