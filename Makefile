@@ -42,6 +42,7 @@ bench: $(BIN)/vademecum
 	$(BIN)/python bench/ingest_demo.py
 	$(BIN)/python bench/medline_throughput.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/ask_latency.py
 	$(BIN)/python bench/vocabulary_timing.py
 
 ## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions

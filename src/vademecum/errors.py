@@ -28,3 +28,18 @@ class InvalidQueryError(VademecumError):
 
 class NotIngestedError(VademecumError):
     """An operation needs a corpus and none has been ingested yet."""
+
+
+class CitationError(VademecumError):
+    """An article cites evidence that cannot be resolved to a source document."""
+
+
+class QuestionRefused(InvalidQueryError):
+    """A question the engine will not answer: empty, over-long, or not a clinical question.
+
+    ``reason`` is a sentence for the person who asked, saying what was wrong.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

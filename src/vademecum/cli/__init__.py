@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vademecum.cli import corpus, get, index, ingest, search, serve
+from vademecum.cli import ask, corpus, get, index, ingest, search, serve
 
 app = typer.Typer(
     name="vademecum",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest.ingest)
 app.command("search")(search.search)
+app.command("ask")(ask.ask)
 app.command("serve")(serve.serve)
 app.command("get")(get.get)
 app.add_typer(corpus.app, name="corpus")

@@ -280,3 +280,37 @@ def corpus_stats(session: Session) -> CorpusStats:
         retracted=session.scalar(select(func.count()).where(EvidenceDocument.retracted.is_(True))) or 0,
         last_run=session.scalar(select(IngestRun).order_by(IngestRun.id.desc()).limit(1)),
     )
+
+
+def documents_by_id(session: Session, document_ids: Iterable[str]) -> dict[str, EvidenceDocument]:
+    """Documents by id (missing ids are left out)."""
+    ids = list(dict.fromkeys(document_ids))
+    if not ids:
+        return {}
+    return {doc.id: doc for doc in session.scalars(select(EvidenceDocument).where(EvidenceDocument.id.in_(ids)))}
+
+
+def passages_by_id(session: Session, passage_ids: Iterable[int]) -> dict[int, EvidencePassage]:
+    """Passages by id (missing ids are left out)."""
+    ids = list(dict.fromkeys(passage_ids))
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(EvidencePassage).where(EvidencePassage.id.in_(ids)))}
+
+
+def document_passages(session: Session, document_id: str, section_codes: Sequence[str] = ()) -> list[EvidencePassage]:
+    """A document's passages in order, optionally only those of some LOINC-coded sections."""
+    statement = select(EvidencePassage).where(EvidencePassage.document_id == document_id)
+    if section_codes:
+        statement = statement.where(EvidencePassage.section_code.in_(list(section_codes)))
+    return list(session.scalars(statement.order_by(EvidencePassage.ordinal)))
+
+
+def cited_works_of(session: Session, document_id: str, labels: Iterable[str]) -> list[CitedWork]:
+    """Entries of a document's reference list, by their labels."""
+    wanted = list(dict.fromkeys(labels))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(select(CitedWork).where(CitedWork.document_id == document_id, CitedWork.label.in_(wanted)))
+    )

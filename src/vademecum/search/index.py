@@ -162,6 +162,14 @@ class PassageIndex:
         result = searcher.search(query, limit, count=False)
         return [PassageHit(self._passage(searcher.doc(address)), score) for score, address in result.hits]
 
+    def phrase_count(self, phrase: str) -> int:
+        """How many passages contain ``phrase`` (as a phrase, after stemming) in their text."""
+        terms = query_terms(phrase)
+        if not terms:
+            return 0
+        query = self._index.parse_query('"' + " ".join(terms) + '"', default_field_names=["text"])
+        return self._index.searcher().search(query, 1, count=True).count
+
     @staticmethod
     def _passage(document: tantivy.Document) -> IndexedPassage:
         values = document.to_dict()

@@ -9,9 +9,23 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from vademecum.answer.understand import CANDIDATE_CONFIDENCE
 from vademecum.db import create_db_engine, create_session_factory, upgrade_database
+from vademecum.errors import NotIngestedError
 from vademecum.search.index import PassageIndex
 from vademecum.settings import Settings
+from vademecum.vocab.abbreviations import AbbreviationDictionary
+from vademecum.vocab.drugs import DrugLexicon
+from vademecum.vocab.mesh import MeshVocabulary
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The compiled MeSH and abbreviation vocabularies and the drug lexicon, opened once per process."""
+
+    mesh: MeshVocabulary
+    abbreviations: AbbreviationDictionary
+    drugs: DrugLexicon
 
 
 @dataclass
@@ -22,6 +36,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _index: PassageIndex | None = field(default=None, repr=False)
+    _vocabulary: Vocabulary | None = field(default=None, repr=False)
 
     @property
     def index(self) -> PassageIndex:
@@ -29,6 +44,20 @@ class Runtime:
         if self._index is None:
             self._index = PassageIndex(self.settings.index_dir, self.settings.index)
         return self._index
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The vocabularies, opened on first use; raises NotIngestedError before the vocabulary is compiled."""
+        if self._vocabulary is None:
+            path = self.settings.vocab_path
+            if not path.is_file():
+                raise NotIngestedError(f"no compiled vocabulary at {path}: run `vademecum ingest --demo`")
+            mesh = MeshVocabulary.open(path)
+            # Question understanding picks among all of ADAM's senses by context, so it needs the
+            # low-confidence ones too (vademecum.answer.understand.CANDIDATE_CONFIDENCE).
+            abbreviations = AbbreviationDictionary.open(path, min_confidence=CANDIDATE_CONFIDENCE)
+            self._vocabulary = Vocabulary(mesh, abbreviations, DrugLexicon.load(mesh))
+        return self._vocabulary
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -40,6 +69,9 @@ class Runtime:
         """Release the index writer and the database connections."""
         if self._index is not None:
             self._index.close()
+        if self._vocabulary is not None:
+            self._vocabulary.mesh.close()
+            self._vocabulary.abbreviations.close()
         self.engine.dispose()
 
 

@@ -1,0 +1,357 @@
+"""Extractive composition: ranked passages become the article's sections, sentence by sentence.
+
+Every clinical sentence is cut from a source passage by character offsets and keeps its location.
+Sentences that cannot stand alone travel with the sentence before them or are skipped;
+near-duplicates are merged and cite every passage that says the same thing. The only text the
+program writes is connecting text (the lead naming the guidelines, headings, notes saying what was
+searched) and it makes no clinical claim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from vademecum.answer import dosing, modality, sentences
+from vademecum.answer.article import (
+    Bullet,
+    BulletGroup,
+    CitedSentence,
+    Dose,
+    DrugLabelBlock,
+    GuidelineSection,
+    LabelSectionQuote,
+    ResearchSection,
+    SourceLocation,
+)
+from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, ConceptMatcher, Evidence, LabelEvidence
+from vademecum.answer.understand import Intent, Question
+from vademecum.evidence.models import EvidenceDocument
+from vademecum.vocab.drugs import DrugLexicon
+from vademecum.vocab.mesh import MeshVocabulary
+
+KEY_CONSIDERATIONS = 6
+BULLETS_PER_GROUP = 3
+MAX_GROUPS = 10
+DRUG_CLASS_TREE = "D27"
+# Headings of follow-up sections (surveillance after treatment is part of management for any disease).
+FOLLOW_UP = re.compile(r"\b(?:follow-up|surveillance|monitoring)\b", re.IGNORECASE)
+# Only the best candidates are clustered and classified: both cost about a millisecond per sentence.
+CANDIDATE_POOL = 200
+GROUPED_POOL = 80
+RESEARCH_BULLETS = 8
+LABEL_SENTENCES_PER_SECTION = 4
+
+# Headings of the option groups by intent (connecting text: they name a kind of content, not a claim).
+GROUPS_HEADING = {
+    Intent.MANAGEMENT: "Treatment options",
+    Intent.COMPARISON: "Treatment options",
+    Intent.DOSING: "Dosing",
+    Intent.DIAGNOSIS: "Diagnostic steps",
+    Intent.ADVERSE_EFFECTS: "Adverse effects",
+    Intent.CONTRAINDICATIONS_INTERACTIONS: "Contraindications and interactions",
+    Intent.PROGNOSIS: "Prognostic factors",
+    Intent.SCREENING_PREVENTION: "Screening and prevention",
+    Intent.MECHANISM: "Mechanism",
+}
+
+# Words that say a sentence is about what the intent asks for; they weigh sentences, never add text.
+INTENT_WORDS = {
+    Intent.MANAGEMENT: ("treatment", "therapy", "treated", "management", "surgery", "resection", "options"),
+    Intent.COMPARISON: ("compared", "versus", "than", "superior", "difference", "randomized"),
+    Intent.DOSING: ("dose", "dosage", "mg", "administered", "daily", "weeks"),
+    Intent.DIAGNOSIS: ("diagnosis", "diagnostic", "imaging", "biopsy", "test", "marker", "detect"),
+    Intent.ADVERSE_EFFECTS: ("adverse", "toxicity", "side effects", "reactions", "risk"),
+    Intent.CONTRAINDICATIONS_INTERACTIONS: ("contraindicated", "interaction", "avoid", "concomitant"),
+    Intent.PROGNOSIS: ("prognosis", "survival", "prognostic", "outcome", "recurrence"),
+    Intent.SCREENING_PREVENTION: ("screening", "prevention", "risk", "reduce", "detection"),
+    Intent.MECHANISM: ("mechanism", "inhibits", "binds", "pathway", "receptor"),
+}
+
+# Words added to the search query per intent, so passages on what is asked rank higher.
+RETRIEVAL_WORDS = {
+    Intent.MANAGEMENT: "treatment therapy",
+    Intent.COMPARISON: "",
+    Intent.DOSING: "dose dosage administration",
+    Intent.DIAGNOSIS: "diagnosis diagnostic",
+    Intent.ADVERSE_EFFECTS: "adverse effects toxicity",
+    Intent.CONTRAINDICATIONS_INTERACTIONS: "contraindications interactions",
+    Intent.PROGNOSIS: "prognosis survival",
+    Intent.SCREENING_PREVENTION: "screening prevention",
+    Intent.MECHANISM: "mechanism",
+}
+# Headings of the source sections that hold what each intent asks about (general words, any disease).
+SECTION_WORDS = {
+    Intent.MANAGEMENT: ("treatment", "therap", "management", "surg", "follow-up", "surveillance", "monitoring"),
+    Intent.COMPARISON: ("treatment", "therap"),
+    Intent.DOSING: ("dosage", "dose", "administration"),
+    Intent.DIAGNOSIS: ("diagnos", "evaluation", "work-up", "imaging", "tests", "markers"),
+    Intent.ADVERSE_EFFECTS: ("adverse", "side effects", "toxicit", "complications", "late effects"),
+    Intent.CONTRAINDICATIONS_INTERACTIONS: ("contraindication", "interaction", "warnings"),
+    Intent.PROGNOSIS: ("prognos", "survival", "outcome"),
+    Intent.SCREENING_PREVENTION: ("screening", "prevention", "risk"),
+    Intent.MECHANISM: ("mechanism", "pharmacology", "biology"),
+}
+# Below this many words a bullet says little on its own (a bare list item); its score is scaled down.
+INFORMATIVE_WORDS = 14
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def retrieval_query(question: Question) -> str:
+    """The search query: the question with abbreviations expanded, plus the intent's words."""
+    return f"{question.search_text} {RETRIEVAL_WORDS[question.intent]}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Consecutive sentences of one passage that may become a bullet, with their score."""
+
+    evidence: Evidence
+    spans: tuple[sentences.Span, ...]
+    score: float
+
+    @property
+    def text(self) -> str:
+        """The candidate's text, as in the source."""
+        return self.evidence.text[self.spans[0].start : self.spans[-1].end]
+
+
+@dataclass(frozen=True)
+class Composer:
+    """Composes the sections of one question's article."""
+
+    question: Question
+    matcher: ConceptMatcher
+    mesh: MeshVocabulary
+    drugs: DrugLexicon
+
+    # -- guidelines -------------------------------------------------------------------------
+
+    def guideline_section(
+        self, documents: Sequence[EvidenceDocument], passages: Sequence[Evidence]
+    ) -> GuidelineSection:
+        """Lead naming the guidelines, key considerations, and options grouped by modality or heading."""
+        heading = GROUPS_HEADING[self.question.intent]
+        if not passages:
+            return GuidelineSection("", (), (), heading, ())
+        lead_keys = tuple(next(p.key for p in passages if p.document_id == document.id) for document in documents)
+        candidates = self._merged(self._candidates(passages))
+        key_considerations = tuple(self._bullet(group) for group in candidates[:KEY_CONSIDERATIONS])
+        rest = _across_sections(candidates[KEY_CONSIDERATIONS:], GROUPED_POOL)
+        return GuidelineSection(
+            lead=guideline_lead(documents),
+            guideline_keys=lead_keys,
+            key_considerations=key_considerations,
+            groups_heading=heading,
+            groups=self._grouped(rest),
+        )
+
+    def _grouped(self, candidates: Sequence[list[Candidate]]) -> tuple[BulletGroup, ...]:
+        labelled = [(self._group_of(group[0]), group) for group in candidates]
+        shown_as = modality.unify(found for found, _ in labelled)
+        by_group: dict[modality.Modality, list[list[Candidate]]] = defaultdict(list)
+        for found, group in labelled:
+            by_group[shown_as[found]].append(group)
+        # Groups named by a modality come before groups named only by a source heading.
+        ordered = sorted(by_group.items(), key=lambda item: (item[0].key.startswith("section:"), -item[1][0][0].score))
+        return tuple(
+            BulletGroup(group.label, tuple(self._bullet(g) for g in groups[:BULLETS_PER_GROUP]))
+            for group, groups in ordered[:MAX_GROUPS]
+        )
+
+    def _group_of(self, candidate: Candidate) -> modality.Modality:
+        """The modality for treatment questions; otherwise the source's own section heading."""
+        evidence = candidate.evidence
+        if self.question.intent in (Intent.MANAGEMENT, Intent.COMPARISON):
+            found = modality.classify(candidate.text, evidence.section_path, self.mesh, self.drugs)
+            if found is not None:
+                return found
+        heading = evidence.section_path[-1] if evidence.section_path else evidence.title
+        if self.question.intent is Intent.MANAGEMENT and FOLLOW_UP.search(" ".join(evidence.section_path)):
+            return modality.Modality("follow-up", "Follow-up and monitoring")
+        return modality.Modality(f"section:{heading.casefold()}", heading)
+
+    # -- research ---------------------------------------------------------------------------
+
+    def research_section(self, passages: Sequence[Evidence]) -> ResearchSection:
+        """Bullets grouped by theme; stronger evidence and newer studies first within a theme."""
+        if not passages:
+            return ResearchSection(())
+        best_per_document: dict[str, Candidate] = {}
+        for candidate in self._candidates(passages):
+            current = best_per_document.get(candidate.evidence.document_id)
+            if current is None or candidate.score > current.score:
+                best_per_document[candidate.evidence.document_id] = candidate
+        merged = self._merged(list(best_per_document.values()))[:RESEARCH_BULLETS]
+        themed = [(modality.theme_of(g[0].evidence.section_path, g[0].text, self.mesh, self.drugs), g) for g in merged]
+        shown_as = modality.unify(theme for theme, _ in themed)
+        by_theme: dict[modality.Modality, list[list[Candidate]]] = defaultdict(list)
+        for theme, group in themed:
+            by_theme[shown_as[theme]].append(group)
+        groups = []
+        for theme, members in by_theme.items():
+            members.sort(key=lambda g: (g[0].evidence.level_rank, -(g[0].evidence.year or 0)))
+            groups.append(BulletGroup(theme.label, tuple(self._bullet(g) for g in members)))
+        groups.sort(key=lambda g: -len(g.bullets))
+        return ResearchSection(tuple(groups))
+
+    # -- labels -----------------------------------------------------------------------------
+
+    def label_block(self, label: LabelEvidence) -> DrugLabelBlock:
+        """The label's boxed warning, indications and dosage sections quoted with their numbers."""
+        quotes = []
+        summary: list[CitedSentence] = []
+        for code in (BOXED_WARNING, INDICATIONS, DOSAGE):
+            passages = [p for p in label.passages if p.section_code == code]
+            by_section: dict[tuple[str | None, str], list[Evidence]] = defaultdict(list)
+            for passage in passages:
+                title = passage.section_path[-1] if passage.section_path else label.document.title
+                by_section[passage.section_number, title].append(passage)
+            relevant = [key for key, group in by_section.items() if self.matcher.matches(f"{key[1]} {_text(group)}")]
+            chosen = relevant or list(by_section)[:1]
+            for number, title in chosen:
+                cited = [s for p in by_section[number, title] for s in self._sentences_of(p)][
+                    :LABEL_SENTENCES_PER_SECTION
+                ]
+                if cited:
+                    quotes.append(LabelSectionQuote(number, title, code, tuple(cited)))
+            if code in (INDICATIONS, DOSAGE):
+                summary.extend(self._summary_sentence(by_section, chosen, code))
+        return DrugLabelBlock(label.drug, label.document.id, tuple(quotes), tuple(summary))
+
+    def _summary_sentence(
+        self, by_section: dict[tuple[str | None, str], list[Evidence]], chosen: list[tuple[str | None, str]], code: str
+    ) -> list[CitedSentence]:
+        for key in chosen:
+            for passage in by_section[key]:
+                for sentence in self._sentences_of(passage):
+                    if code == DOSAGE and not dosing.parse_doses(sentence.text):
+                        continue
+                    return [sentence]
+        return []
+
+    def missing_label_block(self, drug: str, drug_information: Sequence[Evidence]) -> DrugLabelBlock:
+        """A drug the article names with no label in the corpus; NCI drug information if indexed."""
+        note = f"No FDA drug label for {drug} is in the indexed corpus."
+        approvals = [s for p in drug_information for s in self._sentences_of(p) if "approved" in s.text.casefold()][:3]
+        return DrugLabelBlock(drug, None, (), (), missing_label_note=note, drug_information=tuple(approvals))
+
+    # -- doses ------------------------------------------------------------------------------
+
+    def with_doses(self, bullet: Bullet, label_doses: Callable[[str], tuple[Sequence[Dose], str | None]]) -> Bullet:
+        """The bullet with a note for each dose it states, checked against the drug's label."""
+        names = [c.name for c in self.question.drugs]
+        names += [m.name for s in bullet.sentences for m in self.drugs.find(s.text)]
+        notes = []
+        for sentence in bullet.sentences:
+            for dose in dosing.parse_doses(sentence.text, names):
+                if dose.drug is not None:
+                    doses, key = label_doses(dose.drug)
+                    notes.append(dosing.dose_note(dose, doses, key))
+        return Bullet(bullet.sentences, tuple(notes)) if notes else bullet
+
+    # -- sentences --------------------------------------------------------------------------
+
+    def _candidates(self, passages: Sequence[Evidence]) -> list[Candidate]:
+        best = max((p.score for p in passages), default=0.0) or 1.0
+        query_words = set(_WORD.findall(self.question.search_text.casefold()))
+        intent_words = INTENT_WORDS[self.question.intent]
+        found = []
+        for passage in passages:
+            for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text):
+                text = passage.text[group[0].start : group[-1].end]
+                if not sentences.is_clinical_statement(group[0].text):
+                    continue
+                words = set(_WORD.findall(text.casefold()))
+                overlap = len(words & query_words) / max(len(query_words), 1)
+                concepts = self.matcher.matches(text)
+                intent = sum(1 for w in intent_words if w in text.casefold())
+                informative = min(1.0, len(words) / INFORMATIVE_WORDS) ** 0.5
+                score = (passage.score / best) * (1 + overlap + 0.5 * concepts + 0.25 * min(intent, 2)) * informative
+                found.append(Candidate(passage, tuple(group), score))
+        found.sort(key=lambda c: -c.score)
+        return found
+
+    def _merged(self, candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+        """Near-duplicate candidates clustered; each cluster's best candidate first, clusters by score."""
+        candidates = candidates[:CANDIDATE_POOL]
+        clusters = sentences.cluster_duplicates([c.text for c in candidates])
+        groups = [sorted((candidates[i] for i in cluster), key=lambda c: -c.score) for cluster in clusters]
+        groups.sort(key=lambda g: -g[0].score)
+        return groups
+
+    def _bullet(self, group: Sequence[Candidate]) -> Bullet:
+        primary, *others = group
+        supporting = tuple(_location(c.evidence, c.spans[0].start, c.spans[-1].end) for c in others)
+        cited = tuple(
+            CitedSentence(span.text, _location(primary.evidence, span.start, span.end), supporting)
+            for span in primary.spans
+        )
+        return Bullet(cited)
+
+    def _sentences_of(self, passage: Evidence) -> list[CitedSentence]:
+        return [
+            CitedSentence(span.text, _location(passage, span.start, span.end))
+            for span in sentences.split_sentences(passage.text)
+        ]
+
+
+def _across_sections(groups: Sequence[list[Candidate]], limit: int) -> list[list[Candidate]]:
+    """Up to ``limit`` candidate groups taken in turn from each source section, best first in each,
+    so every section the guideline devotes to the question is represented."""
+    by_section: dict[tuple[str, ...], list[list[Candidate]]] = defaultdict(list)
+    for group in groups:
+        evidence = group[0].evidence
+        by_section[(evidence.document_id, *evidence.section_path)].append(group)
+    taken: list[list[Candidate]] = []
+    queues = list(by_section.values())
+    while queues and len(taken) < limit:
+        queues = [queue for queue in queues if queue]
+        for queue in queues:
+            if len(taken) < limit:
+                taken.append(queue.pop(0))
+    return sorted(taken, key=lambda g: -g[0].score)
+
+
+def _location(evidence: Evidence, start: int, end: int) -> SourceLocation:
+    return SourceLocation(evidence.passage_id, evidence.document_id, evidence.section_path, start, end)
+
+
+def _text(passages: Iterable[Evidence]) -> str:
+    return " ".join(p.text for p in passages)
+
+
+def guideline_lead(documents: Sequence[EvidenceDocument]) -> str:
+    """Connecting text naming the guideline documents used (issuer and year); no clinical claim."""
+    named = [_guideline_name(d) for d in documents]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return (
+        f"This section quotes {listed}, the most recent and highest-level guidance in the indexed sources "
+        "for this question."
+    )
+
+
+def _guideline_name(document: EvidenceDocument) -> str:
+    issuer = document.issuer or "issuer not stated"
+    when = f"updated {document.date:%B %Y}" if document.date else (str(document.year) if document.year else "undated")
+    return f"{document.title} ({issuer}, {when})"
+
+
+def prominent_drugs(bullets: Iterable[Bullet], drugs: DrugLexicon, mesh: MeshVocabulary, minimum: int = 2) -> list[str]:
+    """Drugs named in at least ``minimum`` of the bullets, most often named first.
+
+    Drug classes (MeSH "Chemical Actions and Uses", tree D27) are left out: a label belongs to a drug.
+    """
+    counts: Counter[str] = Counter()
+    for bullet in bullets:
+        names = {m.name for s in bullet.sentences for m in drugs.find(s.text) if not _is_drug_class(m.mesh_id, mesh)}
+        counts.update(names)
+    return [name for name, count in counts.most_common() if count >= minimum]
+
+
+def _is_drug_class(ui: str | None, mesh: MeshVocabulary) -> bool:
+    trees = mesh.tree_numbers(ui) if ui else []
+    return bool(trees) and all(tree.startswith(DRUG_CLASS_TREE) for tree in trees)

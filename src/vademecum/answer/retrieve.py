@@ -1,0 +1,315 @@
+"""Retrieval per evidence kind: the passages an article may quote, ranked, with their documents.
+
+Guidelines are chosen as whole documents (health-professional versions before patient versions,
+the strongest and most recent first), then their best passages; research passages are ranked
+by relevance combined with evidence level and recency (weights in :class:`RankingWeights`);
+drug labels are found by the drug's names and read by LOINC section.
+
+A passage only counts as relevant when it (or its document title or section) mentions one of the
+question's concepts by one of its MeSH entry terms: that is what keeps unrelated text out of an
+article when the corpus has nothing on the question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from vademecum.answer.article import evidence_key
+from vademecum.evidence import store
+from vademecum.evidence.models import EvidenceDocument, EvidencePassage
+from vademecum.records import Audience, DocumentKind
+from vademecum.search.index import PassageHit, PassageIndex
+
+BOXED_WARNING = "34066-1"
+INDICATIONS = "34067-9"
+DOSAGE = "34068-7"
+LABEL_SECTIONS = (BOXED_WARNING, INDICATIONS, DOSAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class RankingWeights:
+    """How research passages are ranked: relevance, evidence level and recency, summed.
+
+    Relevance is the BM25 score divided by the best score of the query (0–1); level contributes
+    ``level`` × (7 − rank) / 6 (guideline 1 … unclassified 7); recency contributes ``recency`` ×
+    exp(−age / half_life) with age in years.
+    """
+
+    relevance: float = 1.0
+    level: float = 0.35
+    recency: float = 0.15
+    half_life_years: float = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A passage that may be quoted, with what a reference to it needs."""
+
+    passage_id: int
+    document_id: str
+    kind: str
+    level: str
+    level_rank: int
+    title: str
+    section_path: tuple[str, ...]
+    section_number: str | None
+    section_code: str | None
+    text: str
+    score: float
+    year: int | None
+    date: dt.date | None
+    issuer: str | None
+    url: str | None
+    pmid: str | None
+    doi: str | None
+    audience: str | None
+    citations: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The passage's citation key."""
+        return evidence_key(self.passage_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMatcher:
+    """Tells whether a text mentions the question's concepts, by any of their entry terms.
+
+    Concepts come in groups (the conditions, the drugs): a text *covers* the question when it
+    mentions at least one concept of every group.
+    """
+
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_groups(cls, groups: Iterable[Iterable[str]]) -> ConceptMatcher:
+        """One pattern per group, matching any of its terms as whole words, case-insensitively."""
+        patterns = []
+        for terms in groups:
+            words = sorted({t.strip() for t in terms if len(t.strip()) >= 3}, key=len, reverse=True)
+            if words:
+                alternation = "|".join(re.escape(w) for w in words)
+                patterns.append(re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE))
+        return cls(tuple(patterns))
+
+    def matches(self, text: str) -> int:
+        """How many of the groups ``text`` mentions."""
+        return sum(1 for pattern in self.patterns if pattern.search(text))
+
+    def covers(self, text: str) -> bool:
+        """True when ``text`` mentions every group (always, when there are none)."""
+        return self.matches(text) == len(self.patterns)
+
+    @property
+    def empty(self) -> bool:
+        """True when the question named no concept to match."""
+        return not self.patterns
+
+
+@dataclass(frozen=True, slots=True)
+class GuidelineChoice:
+    """The guideline documents chosen for an article, best first, and their ranked passages."""
+
+    documents: tuple[EvidenceDocument, ...]
+    passages: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelEvidence:
+    """A drug's label in the corpus and the passages of its quoted sections."""
+
+    drug: str
+    document: EvidenceDocument
+    passages: tuple[Evidence, ...]
+
+
+@dataclass
+class Retriever:
+    """Runs the searches of one question against the index and the store."""
+
+    index: PassageIndex
+    session: Session
+    matcher: ConceptMatcher
+    weights: RankingWeights = field(default_factory=RankingWeights)
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def guidelines(
+        self,
+        query: str,
+        *,
+        section_words: Sequence[str] = (),
+        max_documents: int = 3,
+        max_passages: int = 150,
+    ) -> GuidelineChoice:
+        """The best guideline documents for ``query`` and their relevant passages.
+
+        Documents are scored by the sum of their three best passage scores; those within half of
+        the best document's score are kept, ordered health-professional first, then by level and date.
+        Besides the passages the query finds, the chosen documents' passages under a heading that
+        contains one of ``section_words`` (the sections on what the question asks) are included.
+        """
+        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.GUIDELINE.value], limit=300))
+        if not hits:
+            return GuidelineChoice((), ())
+        by_document: dict[str, list[PassageHit]] = defaultdict(list)
+        for hit in hits:
+            by_document[hit.passage.document_id].append(hit)
+        # A guideline is about the question only if its title or a heading names one of the concepts;
+        # a passing mention in the text of an unrelated summary does not make it guidance on the topic.
+        if not self.matcher.empty:
+            by_document = {
+                d: group
+                for d, group in by_document.items()
+                if any(self.matcher.matches(f"{h.passage.title} {h.passage.section}") for h in group)
+            }
+            hits = [hit for hit in hits if hit.passage.document_id in by_document]
+            if not hits:
+                return GuidelineChoice((), ())
+        doc_scores = {
+            d: sum(h.score for h in sorted(group, key=lambda h: -h.score)[:3]) for d, group in by_document.items()
+        }
+        documents = store.documents_by_id(self.session, doc_scores)
+        best = max(doc_scores.values())
+        candidates = [documents[d] for d, s in doc_scores.items() if s >= 0.5 * best and d in documents]
+        candidates.sort(
+            key=lambda d: (
+                d.audience != Audience.HEALTH_PROFESSIONAL.value,
+                # A summary whose title names the concepts is about them; others only discuss them.
+                self.matcher.matches(d.title) < len(self.matcher.patterns),
+                -doc_scores[d.id] // (0.25 * best),
+                d.level_rank,
+                -(d.date.toordinal() if d.date else 0),
+            )
+        )
+        chosen = candidates[:max_documents]
+        chosen_ids = {d.id for d in chosen}
+        kept = [hit for hit in hits if hit.passage.document_id in chosen_ids]
+        found = self._evidence(kept, documents)
+        if section_words:
+            found = self._with_sections(found, chosen, section_words)
+        return GuidelineChoice(tuple(chosen), tuple(found[:max_passages]))
+
+    def _with_sections(
+        self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str]
+    ) -> list[Evidence]:
+        """Add the documents' passages under headings naming the asked-about content, scored below the hits."""
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in section_words) + r")", re.IGNORECASE)
+        have = {e.passage_id for e in found}
+        floor = 0.5 * max((e.score for e in found), default=1.0)
+        added = [
+            make_evidence(passage, document, floor)
+            for document in documents
+            for passage in store.document_passages(self.session, document.id)
+            if passage.id not in have and pattern.search(" ".join(passage.section_path))
+        ]
+        return sorted(found + added, key=lambda e: -e.score)
+
+    def research(self, query: str, *, max_documents: int = 8, passages_per_document: int = 2) -> tuple[Evidence, ...]:
+        """Research passages ranked by relevance, level and recency; at most a few per study."""
+        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.RESEARCH.value], limit=200))
+        if not hits:
+            return ()
+        documents = store.documents_by_id(self.session, (h.passage.document_id for h in hits))
+        best = max(hit.score for hit in hits)
+        ranked = sorted(hits, key=lambda h: -self._research_score(h, best, documents.get(h.passage.document_id)))
+        per_document: dict[str, int] = defaultdict(int)
+        kept: list[PassageHit] = []
+        for hit in ranked:
+            document_id = hit.passage.document_id
+            if per_document[document_id] >= passages_per_document:
+                continue
+            if document_id not in per_document and len(per_document) >= max_documents:
+                continue
+            per_document[document_id] += 1
+            kept.append(hit)
+        return tuple(self._evidence(kept, documents))
+
+    def label_for(self, drug: str, names: Sequence[str]) -> LabelEvidence | None:
+        """The newest label in the corpus whose brand or generic names include one of ``names``."""
+        wanted = {name.casefold() for name in (drug, *names)}
+        hits = self.index.search(
+            " ".join(dict.fromkeys([drug, *names])), kinds=[DocumentKind.DRUG_LABEL.value], limit=50
+        )
+        documents = store.documents_by_id(self.session, (h.passage.document_id for h in hits))
+        matching = [
+            d for d in documents.values() if wanted & {n.casefold() for n in (*d.brand_names, *d.generic_names)}
+        ]
+        if not matching:
+            return None
+        document = max(matching, key=lambda d: (d.date or dt.date.min, len(d.brand_names)))
+        passages = store.document_passages(self.session, document.id, LABEL_SECTIONS)
+        return LabelEvidence(drug, document, tuple(self._stored_evidence(passages, document)))
+
+    def drug_information(self, drug: str) -> tuple[Evidence, ...]:
+        """The NCI drug information page for ``drug``, when one is indexed (its approved uses)."""
+        hits = self.index.search(drug, kinds=[DocumentKind.DRUG_INFORMATION.value], limit=20)
+        documents = store.documents_by_id(self.session, (h.passage.document_id for h in hits))
+        # Pages are titled by the drug, sometimes with its salt ("Lanreotide Acetate").
+        wanted = re.compile(rf"(?<!\w){re.escape(drug)}(?!\w)", re.IGNORECASE)
+        for document in documents.values():
+            if any(wanted.search(name) for name in (document.title, *document.generic_names, *document.brand_names)):
+                passages = store.document_passages(self.session, document.id)
+                return tuple(self._stored_evidence(passages, document))
+        return ()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _relevant(self, hits: list[PassageHit]) -> list[PassageHit]:
+        return [
+            hit for hit in hits if self.matcher.covers(f"{hit.passage.title} {hit.passage.section} {hit.passage.text}")
+        ]
+
+    def _research_score(self, hit: PassageHit, best: float, document: EvidenceDocument | None) -> float:
+        weights = self.weights
+        relevance = hit.score / best if best else 0.0
+        level = (7 - min(hit.passage.level_rank, 7)) / 6
+        year = hit.passage.year
+        age = max(0, self.today.year - year) if year else 30
+        recency = math.exp(-age / weights.half_life_years)
+        return weights.relevance * relevance + weights.level * level + weights.recency * recency
+
+    def _evidence(self, hits: Sequence[PassageHit], documents: dict[str, EvidenceDocument]) -> list[Evidence]:
+        stored = store.passages_by_id(self.session, (h.passage.passage_id for h in hits))
+        found = []
+        for hit in hits:
+            passage = stored.get(hit.passage.passage_id)
+            document = documents.get(hit.passage.document_id)
+            if passage is not None and document is not None:
+                found.append(make_evidence(passage, document, hit.score))
+        return found
+
+    @staticmethod
+    def _stored_evidence(passages: Sequence[EvidencePassage], document: EvidenceDocument) -> list[Evidence]:
+        return [make_evidence(passage, document, 0.0) for passage in passages]
+
+
+def make_evidence(passage: EvidencePassage, document: EvidenceDocument, score: float) -> Evidence:
+    """The retrieval view of a stored passage and its document."""
+    return Evidence(
+        passage_id=passage.id,
+        document_id=document.id,
+        kind=document.kind,
+        level=document.level,
+        level_rank=document.level_rank,
+        title=document.title,
+        section_path=tuple(passage.section_path),
+        section_number=passage.section_number,
+        section_code=passage.section_code,
+        text=passage.text,
+        score=score,
+        year=document.year,
+        date=document.date,
+        issuer=document.issuer or document.journal,
+        url=document.url,
+        pmid=document.pmid,
+        doi=document.doi,
+        audience=document.audience,
+        citations=tuple(passage.citations),
+    )

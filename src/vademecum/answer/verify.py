@@ -1,0 +1,46 @@
+"""Verification of a composed article: every sentence is its source's text, every citation resolves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from vademecum.answer.article import Article, CitedSentence, SourceLocation
+from vademecum.answer.citations import check_citations
+from vademecum.evidence import store
+
+
+def article_sentences(article: Article) -> Iterator[CitedSentence]:
+    """Every cited sentence of the article body, in reading order."""
+    for bullet in article.guidelines.key_considerations:
+        yield from bullet.sentences
+    for group in article.guidelines.groups:
+        for bullet in group.bullets:
+            yield from bullet.sentences
+    for block in article.labels.blocks:
+        for quote in block.quotes:
+            yield from quote.sentences
+        yield from block.summary
+        yield from block.drug_information
+    for group in article.research.groups:
+        for bullet in group.bullets:
+            yield from bullet.sentences
+
+
+def verify_article(session: Session, article: Article) -> list[str]:
+    """Problems found: a sentence that is not its passage's text at its offsets, or a citation problem."""
+    sentences = list(article_sentences(article))
+    locations: list[SourceLocation] = [s.source for s in sentences]
+    passages = store.passages_by_id(session, (location.passage_id for location in locations))
+    problems = []
+    for sentence in sentences:
+        location = sentence.source
+        passage = passages.get(location.passage_id)
+        if passage is None:
+            problems.append(f"{location.key}: passage not in the store")
+        elif passage.text[location.start : location.end] != sentence.text:
+            problems.append(f"{location.key}: sentence differs from the source text at {location.start}-{location.end}")
+        elif passage.document_id != location.document_id:
+            problems.append(f"{location.key}: belongs to {passage.document_id}, not {location.document_id}")
+    return problems + check_citations(article)

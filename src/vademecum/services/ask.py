@@ -1,0 +1,208 @@
+"""Ask service: a clinical question becomes a cited, verified article.
+
+understand → retrieve (guidelines, research, labels per drug) → compose → number citations →
+verify. An unanswerable question still gets an article: one that says plainly which sources were
+searched and that they hold nothing relevant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from vademecum import __version__
+from vademecum.answer.article import (
+    Article,
+    CorpusSnapshot,
+    Dose,
+    DrugLabelBlock,
+    GuidelineSection,
+    LabelSection,
+    QuestionSummary,
+    ResearchSection,
+)
+from vademecum.answer.citations import body_keys, number_citations, reference_sources
+from vademecum.answer.compose import SECTION_WORDS, Composer, prominent_drugs, retrieval_query
+from vademecum.answer.dosing import extract_label_doses, is_dosage_passage
+from vademecum.answer.retrieve import ConceptMatcher, LabelEvidence, Retriever
+from vademecum.answer.understand import Question, understand
+from vademecum.answer.verify import verify_article
+from vademecum.errors import VademecumError
+from vademecum.evidence.store import corpus_stats
+from vademecum.services.runtime import Runtime, Vocabulary
+
+MAX_LABEL_DRUGS = 4
+
+DISCLAIMER = (
+    "Vademecum quotes published guidelines, FDA drug labels and research abstracts and links every "
+    "statement to its source. It is a reference for health professionals, not a substitute for clinical "
+    "judgement, and it does not give advice about any individual patient. Check doses against the current "
+    "label and local protocols before prescribing."
+)
+
+
+class ArticleVerificationError(VademecumError):
+    """A composed article failed verification (a sentence or citation that does not match its source)."""
+
+
+def ask(runtime: Runtime, text: str) -> Article:
+    """Compose the article answering ``text``; raises QuestionRefused for an unusable question."""
+    vocabulary = runtime.vocabulary
+    question = understand(
+        text,
+        vocabulary.mesh,
+        vocabulary.abbreviations,
+        vocabulary.drugs,
+        max_chars=runtime.settings.search.max_query_chars,
+        corpus_frequency=runtime.index.phrase_count,
+    )
+    matcher = concept_matcher(question, vocabulary)
+    with runtime.session() as session:
+        article = _compose(runtime, session, question, matcher, vocabulary)
+        problems = verify_article(session, article)
+    if problems:
+        raise ArticleVerificationError("; ".join(problems[:5]))
+    return article
+
+
+def concept_matcher(question: Question, vocabulary: Vocabulary) -> ConceptMatcher:
+    """What a passage must mention to be relevant: one of the conditions and one of the drugs
+    (each with its MeSH entry terms and drug names); the procedures when neither is named."""
+    groups = [question.conditions, question.drugs] if question.conditions or question.drugs else [question.procedures]
+    term_sets = []
+    for concepts in groups:
+        terms: set[str] = set()
+        for concept in concepts:
+            terms.update((concept.text, concept.name))
+            if concept.ui:
+                terms.update(vocabulary.mesh.entry_terms(concept.ui))
+            if concept.role == "drug":
+                terms.update(vocabulary.drugs.names_for(concept.name))
+        if terms:
+            term_sets.append(terms)
+    return ConceptMatcher.from_groups(term_sets)
+
+
+def _compose(
+    runtime: Runtime, session: Session, question: Question, matcher: ConceptMatcher, vocabulary: Vocabulary
+) -> Article:
+    retriever = Retriever(runtime.index, session, matcher)
+    composer = Composer(question, matcher, vocabulary.mesh, vocabulary.drugs)
+    stats = corpus_stats(session)
+    query = retrieval_query(question)
+    guideline_choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent])
+    guidelines = composer.guideline_section(guideline_choice.documents, guideline_choice.passages)
+    research = composer.research_section(retriever.research(query))
+
+    bullets = [*guidelines.key_considerations, *(b for g in guidelines.groups for b in g.bullets)]
+    research_bullets = [b for g in research.groups for b in g.bullets]
+    named = [c.name for c in question.drugs]
+    candidates = list(
+        dict.fromkeys([*named, *prominent_drugs([*bullets, *research_bullets], vocabulary.drugs, vocabulary.mesh)])
+    )
+    labels: dict[str, LabelEvidence] = {}
+    blocks: list[DrugLabelBlock] = []
+    for drug in candidates[:MAX_LABEL_DRUGS]:
+        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug))
+        indicated = label is not None and (
+            drug in named or matcher.empty or any(matcher.matches(p.text) for p in label.passages)
+        )
+        if label is not None and indicated:
+            labels[drug.casefold()] = label
+            blocks.append(composer.label_block(label))
+        elif label is None:
+            blocks.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
+
+    def doses_on_label(drug: str) -> tuple[tuple[Dose, ...], str | None]:
+        label = labels.get(drug.casefold())
+        if label is None:
+            return (), None
+        dosage = [p for p in label.passages if is_dosage_passage(p)]
+        return tuple(extract_label_doses(label.passages, drug)), (dosage[0].key if dosage else None)
+
+    guidelines = _with_doses(guidelines, composer, doses_on_label)
+    research = ResearchSection(
+        tuple(
+            type(g)(g.heading, tuple(composer.with_doses(b, doses_on_label) for b in g.bullets))
+            for g in research.groups
+        )
+    )
+    searched = _searched(stats.documents_by_kind)
+    guidelines, label_section, research = _with_empty_notes(
+        guidelines, LabelSection(tuple(blocks)), research, searched, question
+    )
+    sources = reference_sources(session, body_keys(guidelines, label_section, research))
+    citation_numbers, references = number_citations(guidelines, label_section, research, sources.get)
+    last_run = stats.last_run.id if stats.last_run else None
+    return Article(
+        question=QuestionSummary(
+            question.text,
+            question.intent.value,
+            tuple(c.name for c in question.conditions),
+            tuple(c.name for c in question.drugs),
+            dict(question.expansions),
+        ),
+        title=question.text,
+        generated_at=dt.datetime.now(dt.UTC),
+        engine_version=__version__,
+        corpus=CorpusSnapshot(last_run, stats.documents, runtime.index.count()),
+        guidelines=guidelines,
+        labels=label_section,
+        research=research,
+        references=references,
+        citation_numbers=citation_numbers,
+        disclaimer=DISCLAIMER,
+        sufficient=bool(guideline_choice.passages or research.groups or blocks),
+        searched=tuple(searched),
+    )
+
+
+def _with_doses(section: GuidelineSection, composer: Composer, doses_on_label) -> GuidelineSection:  # noqa: ANN001
+    return GuidelineSection(
+        lead=section.lead,
+        guideline_keys=section.guideline_keys,
+        key_considerations=tuple(composer.with_doses(b, doses_on_label) for b in section.key_considerations),
+        groups_heading=section.groups_heading,
+        groups=tuple(
+            type(g)(g.heading, tuple(composer.with_doses(b, doses_on_label) for b in g.bullets)) for g in section.groups
+        ),
+        empty_note=section.empty_note,
+    )
+
+
+KIND_NAMES = {
+    "guideline": "guideline documents",
+    "drug_label": "FDA drug labels",
+    "research": "research abstracts",
+    "drug_information": "NCI drug information pages",
+}
+
+
+def _searched(documents_by_kind: dict[str, int]) -> list[str]:
+    return [f"{documents_by_kind.get(kind, 0):,} {name}" for kind, name in KIND_NAMES.items()]
+
+
+def _with_empty_notes(
+    guidelines: GuidelineSection,
+    labels: LabelSection,
+    research: ResearchSection,
+    searched: list[str],
+    question: Question,
+) -> tuple[GuidelineSection, LabelSection, ResearchSection]:
+    """Sections with nothing relevant say so, naming what was searched."""
+    if not guidelines.key_considerations:
+        guidelines = GuidelineSection(
+            "",
+            (),
+            (),
+            guidelines.groups_heading,
+            (),
+            empty_note=f"No relevant guideline passage was found; searched {searched[0]}.",
+        )
+    if not labels.blocks:
+        about = ", ".join(c.name for c in question.drugs) or "the drugs this question concerns"
+        labels = LabelSection((), empty_note=f"No FDA drug label for {about} was found; searched {searched[1]}.")
+    if not research.groups:
+        research = ResearchSection((), empty_note=f"No relevant research passage was found; searched {searched[2]}.")
+    return guidelines, labels, research
