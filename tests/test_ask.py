@@ -132,7 +132,7 @@ def test_neuroendocrine_article_covers_the_treatment_modalities(articles: dict[s
         )
         for sentence in bullet.sentences
     ).casefold()
-    for word in ("octreotide", "lanreotide", "resection", "chemotherapy", "targeted", "radionuclide"):
+    for word in ("octreotide", "lanreotide", "resection", "chemotherapy", "targeted", "radionuclide", "5-hiaa"):
         assert word in guideline_text
     assert "Gastrointestinal Neuroendocrine Tumors Treatment (PDQ®)" in article.guidelines.lead
     assert "updated May 2025" in article.guidelines.lead

@@ -62,3 +62,23 @@ def test_get_runs_a_request_in_process(demo_settings: Settings, cli: CliRunner, 
     result = cli.invoke(app, ["get", "/api/search?q=somatostatin+analogue+carcinoid+syndrome&limit=1"])
     assert result.exit_code == 0, result.output
     assert "gi-neuroendocrine-treatment-pdq" in result.output
+
+
+@pytest.mark.parametrize(
+    ("output", "marker"), [("md", "## From the FDA Drug Label"), ("json", '"schema_version": "1.0"')]
+)
+def test_ask_prints_the_article(
+    demo_settings: Settings, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, output: str, marker: str
+):
+    monkeypatch.setenv("VADEMECUM_HOME", str(demo_settings.home))
+    result = cli.invoke(app, ["ask", "What is the recommended dose of atorvastatin?", "--format", output])
+    assert result.exit_code == 0, result.output
+    assert marker in result.output
+    assert "LIPITOR" in result.output
+
+
+def test_ask_refuses_a_non_clinical_question(demo_settings: Settings, cli: CliRunner, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VADEMECUM_HOME", str(demo_settings.home))
+    result = cli.invoke(app, ["ask", "How do I bake bread?"])
+    assert result.exit_code == 1
+    assert "does not look like a clinical question" in result.output

@@ -36,8 +36,10 @@ KEY_CONSIDERATIONS = 6
 BULLETS_PER_GROUP = 3
 MAX_GROUPS = 10
 DRUG_CLASS_TREE = "D27"
-# Headings of follow-up sections (surveillance after treatment is part of management for any disease).
-FOLLOW_UP = re.compile(r"\b(?:follow-up|surveillance|monitoring)\b", re.IGNORECASE)
+# Headings of follow-up and marker sections (monitoring is part of management for any disease).
+FOLLOW_UP = re.compile(
+    r"\b(?:follow-up|surveillance|monitoring|(?:bio(?:chemical )?|tumor )?markers?)\b", re.IGNORECASE
+)
 # Only the best candidates are clustered and classified: both cost about a millisecond per sentence.
 CANDIDATE_POOL = 200
 GROUPED_POOL = 80
@@ -84,7 +86,16 @@ RETRIEVAL_WORDS = {
 }
 # Headings of the source sections that hold what each intent asks about (general words, any disease).
 SECTION_WORDS = {
-    Intent.MANAGEMENT: ("treatment", "therap", "management", "surg", "follow-up", "surveillance", "monitoring"),
+    Intent.MANAGEMENT: (
+        "treatment",
+        "therap",
+        "management",
+        "surg",
+        "follow-up",
+        "surveillance",
+        "monitoring",
+        "marker",
+    ),
     Intent.COMPARISON: ("treatment", "therap"),
     Intent.DOSING: ("dosage", "dose", "administration"),
     Intent.DIAGNOSIS: ("diagnos", "evaluation", "work-up", "imaging", "tests", "markers"),
@@ -137,16 +148,21 @@ class Composer:
         heading = GROUPS_HEADING[self.question.intent]
         if not passages:
             return GuidelineSection("", (), (), heading, ())
-        lead_keys = tuple(next(p.key for p in passages if p.document_id == document.id) for document in documents)
         candidates = self._merged(self._candidates(passages))
         key_considerations = tuple(self._bullet(group) for group in candidates[:KEY_CONSIDERATIONS])
-        rest = _across_sections(candidates[KEY_CONSIDERATIONS:], GROUPED_POOL)
+        groups = self._grouped(_across_sections(candidates[KEY_CONSIDERATIONS:], GROUPED_POOL))
+        # The lead names only the guidelines the section actually quotes, each cited by its first quote.
+        first_key: dict[str, str] = {}
+        for bullet in (*key_considerations, *(b for g in groups for b in g.bullets)):
+            for sentence in bullet.sentences:
+                first_key.setdefault(sentence.source.document_id, sentence.source.key)
+        quoted = [d for d in documents if d.id in first_key]
         return GuidelineSection(
-            lead=guideline_lead(documents),
-            guideline_keys=lead_keys,
+            lead=guideline_lead(quoted) if quoted else "",
+            guideline_keys=tuple(first_key[d.id] for d in quoted),
             key_considerations=key_considerations,
             groups_heading=heading,
-            groups=self._grouped(rest),
+            groups=groups,
         )
 
     def _grouped(self, candidates: Sequence[list[Candidate]]) -> tuple[BulletGroup, ...]:

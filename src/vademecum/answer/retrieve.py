@@ -175,9 +175,9 @@ class Retriever:
         doc_scores = {
             d: sum(h.score for h in sorted(group, key=lambda h: -h.score)[:3]) for d, group in by_document.items()
         }
-        documents = store.documents_by_id(self.session, doc_scores)
         best = max(doc_scores.values())
-        candidates = [documents[d] for d, s in doc_scores.items() if s >= 0.5 * best and d in documents]
+        documents = store.documents_by_id(self.session, (d for d, score in doc_scores.items() if score >= 0.5 * best))
+        candidates = list(documents.values())
         candidates.sort(
             key=lambda d: (
                 d.audience != Audience.HEALTH_PROFESSIONAL.value,
@@ -193,21 +193,25 @@ class Retriever:
         kept = [hit for hit in hits if hit.passage.document_id in chosen_ids]
         found = self._evidence(kept, documents)
         if section_words:
-            found = self._with_sections(found, chosen, section_words)
+            found = self._with_sections(found[: max_passages // 2], chosen, section_words, max_passages)
         return GuidelineChoice(tuple(chosen), tuple(found[:max_passages]))
 
     def _with_sections(
-        self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str]
+        self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str], limit: int
     ) -> list[Evidence]:
         """Add the documents' passages under headings naming the asked-about content, scored below the hits."""
         pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in section_words) + r")", re.IGNORECASE)
         have = {e.passage_id for e in found}
+        wanted = [
+            passage_id
+            for passage_id, _document, path in store.passage_sections(self.session, (d.id for d in documents))
+            if passage_id not in have and pattern.search(" ".join(path))
+        ][: max(0, limit - len(found))]
+        by_id = {d.id: d for d in documents}
         floor = 0.5 * max((e.score for e in found), default=1.0)
         added = [
-            make_evidence(passage, document, floor)
-            for document in documents
-            for passage in store.document_passages(self.session, document.id)
-            if passage.id not in have and pattern.search(" ".join(passage.section_path))
+            make_evidence(passage, by_id[passage.document_id], floor)
+            for passage in store.passages_by_id(self.session, wanted).values()
         ]
         return sorted(found + added, key=lambda e: -e.score)
 
@@ -216,9 +220,8 @@ class Retriever:
         hits = self._relevant(self.index.search(query, kinds=[DocumentKind.RESEARCH.value], limit=200))
         if not hits:
             return ()
-        documents = store.documents_by_id(self.session, (h.passage.document_id for h in hits))
         best = max(hit.score for hit in hits)
-        ranked = sorted(hits, key=lambda h: -self._research_score(h, best, documents.get(h.passage.document_id)))
+        ranked = sorted(hits, key=lambda h: -self._research_score(h, best))
         per_document: dict[str, int] = defaultdict(int)
         kept: list[PassageHit] = []
         for hit in ranked:
@@ -229,6 +232,7 @@ class Retriever:
                 continue
             per_document[document_id] += 1
             kept.append(hit)
+        documents = store.documents_by_id(self.session, per_document)
         return tuple(self._evidence(kept, documents))
 
     def label_for(self, drug: str, names: Sequence[str]) -> LabelEvidence | None:
@@ -266,7 +270,7 @@ class Retriever:
             hit for hit in hits if self.matcher.covers(f"{hit.passage.title} {hit.passage.section} {hit.passage.text}")
         ]
 
-    def _research_score(self, hit: PassageHit, best: float, document: EvidenceDocument | None) -> float:
+    def _research_score(self, hit: PassageHit, best: float) -> float:
         weights = self.weights
         relevance = hit.score / best if best else 0.0
         level = (7 - min(hit.passage.level_rank, 7)) / 6

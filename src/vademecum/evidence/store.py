@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import orjson
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from vademecum.evidence.grading import Grade, grade
 from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestRun, SourceFile
@@ -287,7 +287,13 @@ def documents_by_id(session: Session, document_ids: Iterable[str]) -> dict[str, 
     ids = list(dict.fromkeys(document_ids))
     if not ids:
         return {}
-    return {doc.id: doc for doc in session.scalars(select(EvidenceDocument).where(EvidenceDocument.id.in_(ids)))}
+    # The section tree and MeSH list are large and only needed when a document is shown whole.
+    statement = (
+        select(EvidenceDocument)
+        .where(EvidenceDocument.id.in_(ids))
+        .options(defer(EvidenceDocument.sections), defer(EvidenceDocument.mesh_headings))
+    )
+    return {doc.id: doc for doc in session.scalars(statement)}
 
 
 def passages_by_id(session: Session, passage_ids: Iterable[int]) -> dict[int, EvidencePassage]:
@@ -314,3 +320,19 @@ def cited_works_of(session: Session, document_id: str, labels: Iterable[str]) ->
     return list(
         session.scalars(select(CitedWork).where(CitedWork.document_id == document_id, CitedWork.label.in_(wanted)))
     )
+
+
+def passage_sections(session: Session, document_ids: Iterable[str]) -> list[tuple[int, str, list[str]]]:
+    """``(passage id, document id, section path)`` of every passage of some documents, in order.
+
+    Cheap compared with loading the passages: used to pick passages by heading before loading them.
+    """
+    ids = list(dict.fromkeys(document_ids))
+    if not ids:
+        return []
+    statement = (
+        select(EvidencePassage.id, EvidencePassage.document_id, EvidencePassage.section_path)
+        .where(EvidencePassage.document_id.in_(ids))
+        .order_by(EvidencePassage.document_id, EvidencePassage.ordinal)
+    )
+    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]

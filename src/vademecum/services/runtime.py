@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from vademecum.answer.clinical import ClinicalVocabulary
 from vademecum.answer.understand import CANDIDATE_CONFIDENCE
 from vademecum.db import create_db_engine, create_session_factory, upgrade_database
 from vademecum.errors import NotIngestedError
@@ -57,6 +59,11 @@ class Runtime:
             # low-confidence ones too (vademecum.answer.understand.CANDIDATE_CONFIDENCE).
             abbreviations = AbbreviationDictionary.open(path, min_confidence=CANDIDATE_CONFIDENCE)
             self._vocabulary = Vocabulary(mesh, abbreviations, DrugLexicon.load(mesh))
+            # Built now rather than inside the first question that needs it (about a second).
+            ClinicalVocabulary.of(mesh).prepare()
+            # The drug lexicon is millions of long-lived objects; without freezing them every full
+            # garbage collection walks them all, which doubled the latency of an ask.
+            gc.freeze()
         return self._vocabulary
 
     @contextmanager
