@@ -8,12 +8,15 @@ searched and that they hold nothing relevant.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from vademecum import __version__
 from vademecum.answer.article import (
     Article,
+    BulletGroup,
     CorpusSnapshot,
     Dose,
     DrugLabelBlock,
@@ -91,50 +94,23 @@ def _compose(
     composer = Composer(question, matcher, vocabulary.mesh, vocabulary.drugs)
     stats = corpus_stats(session)
     query = retrieval_query(question)
-    guideline_choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent])
-    guidelines = composer.guideline_section(guideline_choice.documents, guideline_choice.passages)
+    choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent])
+    guidelines = composer.guideline_section(choice.documents, choice.passages)
     research = composer.research_section(retriever.research(query))
-
-    bullets = [*guidelines.key_considerations, *(b for g in guidelines.groups for b in g.bullets)]
-    research_bullets = [b for g in research.groups for b in g.bullets]
-    named = [c.name for c in question.drugs]
-    candidates = list(
-        dict.fromkeys([*named, *prominent_drugs([*bullets, *research_bullets], vocabulary.drugs, vocabulary.mesh)])
+    blocks, labels = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
+    check = LabelDoses(labels)
+    guidelines = replace(
+        guidelines,
+        key_considerations=tuple(composer.with_doses(b, check) for b in guidelines.key_considerations),
+        groups=_groups_with_doses(guidelines.groups, composer, check),
     )
-    labels: dict[str, LabelEvidence] = {}
-    blocks: list[DrugLabelBlock] = []
-    for drug in candidates[:MAX_LABEL_DRUGS]:
-        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug))
-        indicated = label is not None and (
-            drug in named or matcher.empty or any(matcher.matches(p.text) for p in label.passages)
-        )
-        if label is not None and indicated:
-            labels[drug.casefold()] = label
-            blocks.append(composer.label_block(label))
-        elif label is None:
-            blocks.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
-
-    def doses_on_label(drug: str) -> tuple[tuple[Dose, ...], str | None]:
-        label = labels.get(drug.casefold())
-        if label is None:
-            return (), None
-        dosage = [p for p in label.passages if is_dosage_passage(p)]
-        return tuple(extract_label_doses(label.passages, drug)), (dosage[0].key if dosage else None)
-
-    guidelines = _with_doses(guidelines, composer, doses_on_label)
-    research = ResearchSection(
-        tuple(
-            type(g)(g.heading, tuple(composer.with_doses(b, doses_on_label) for b in g.bullets))
-            for g in research.groups
-        )
-    )
+    research = replace(research, groups=_groups_with_doses(research.groups, composer, check))
     searched = _searched(stats.documents_by_kind)
     guidelines, label_section, research = _with_empty_notes(
         guidelines, LabelSection(tuple(blocks)), research, searched, question
     )
     sources = reference_sources(session, body_keys(guidelines, label_section, research))
     citation_numbers, references = number_citations(guidelines, label_section, research, sources.get)
-    last_run = stats.last_run.id if stats.last_run else None
     return Article(
         question=QuestionSummary(
             question.text,
@@ -146,29 +122,68 @@ def _compose(
         title=question.text,
         generated_at=dt.datetime.now(dt.UTC),
         engine_version=__version__,
-        corpus=CorpusSnapshot(last_run, stats.documents, runtime.index.count()),
+        corpus=CorpusSnapshot(stats.last_run.id if stats.last_run else None, stats.documents, runtime.index.count()),
         guidelines=guidelines,
         labels=label_section,
         research=research,
         references=references,
         citation_numbers=citation_numbers,
         disclaimer=DISCLAIMER,
-        sufficient=bool(guideline_choice.passages or research.groups or blocks),
+        sufficient=bool(references),
         searched=tuple(searched),
     )
 
 
-def _with_doses(section: GuidelineSection, composer: Composer, doses_on_label) -> GuidelineSection:  # noqa: ANN001
-    return GuidelineSection(
-        lead=section.lead,
-        guideline_keys=section.guideline_keys,
-        key_considerations=tuple(composer.with_doses(b, doses_on_label) for b in section.key_considerations),
-        groups_heading=section.groups_heading,
-        groups=tuple(
-            type(g)(g.heading, tuple(composer.with_doses(b, doses_on_label) for b in g.bullets)) for g in section.groups
-        ),
-        empty_note=section.empty_note,
-    )
+def _label_blocks(
+    question: Question,
+    guidelines: GuidelineSection,
+    research: ResearchSection,
+    retriever: Retriever,
+    composer: Composer,
+    matcher: ConceptMatcher,
+    vocabulary: Vocabulary,
+) -> tuple[list[DrugLabelBlock], dict[str, LabelEvidence]]:
+    """Label blocks for the drugs the question names and the drugs prominent in the article.
+
+    A prominent drug's label is quoted only when the label itself mentions the question's concepts
+    (indicated for the condition according to the label); a drug with no label in the corpus says so.
+    """
+    bullets = [
+        *guidelines.key_considerations,
+        *(b for g in guidelines.groups for b in g.bullets),
+        *(b for g in research.groups for b in g.bullets),
+    ]
+    named = [c.name for c in question.drugs]
+    drugs = list(dict.fromkeys([*named, *prominent_drugs(bullets, vocabulary.drugs, vocabulary.mesh)]))
+    blocks: list[DrugLabelBlock] = []
+    labels: dict[str, LabelEvidence] = {}
+    for drug in drugs[:MAX_LABEL_DRUGS]:
+        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug))
+        if label is None:
+            blocks.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
+        elif drug in named or matcher.empty or any(matcher.matches(p.text) for p in label.passages):
+            labels[drug.casefold()] = label
+            blocks.append(composer.label_block(label))
+    return blocks, labels
+
+
+@dataclass(frozen=True)
+class LabelDoses:
+    """The doses on the labels quoted in an article, by drug, for checking the doses the article states."""
+
+    labels: dict[str, LabelEvidence]
+
+    def __call__(self, drug: str) -> tuple[tuple[Dose, ...], str | None]:
+        """The label's doses for ``drug`` and the key of its dosage passage; empty when it has no label here."""
+        label = self.labels.get(drug.casefold())
+        if label is None:
+            return (), None
+        dosage = [p for p in label.passages if is_dosage_passage(p)]
+        return tuple(extract_label_doses(label.passages, drug)), (dosage[0].key if dosage else None)
+
+
+def _groups_with_doses(groups: Sequence[BulletGroup], composer: Composer, check: LabelDoses) -> tuple[BulletGroup, ...]:
+    return tuple(replace(g, bullets=tuple(composer.with_doses(b, check) for b in g.bullets)) for g in groups)
 
 
 KIND_NAMES = {
