@@ -26,6 +26,7 @@ Rules, as in a printed bibliography:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -147,21 +148,10 @@ def number_citations(
 
 
 def _reference(number: int, source: ReferenceSource, keys: list[str], cited_pmids: Iterable[str]) -> Reference:
-    return Reference(
-        number=number,
-        kind=source.kind,
-        document_id=source.document_id,
-        title=source.title,
-        issuer=source.issuer,
-        year=source.year,
-        level=source.level,
-        url=source.url,
-        pmid=source.pmid,
-        doi=source.doi,
-        set_id=source.set_id,
-        keys=tuple(keys),
-        cited_pmids=tuple(cited_pmids),
-    )
+    # A reference is its source's document fields plus what numbering adds (number, keys, cited studies).
+    document = {field.name: getattr(source, field.name) for field in dataclasses.fields(ReferenceSource)}
+    document["cited_pmids"] = tuple(cited_pmids)
+    return Reference(number=number, keys=tuple(keys), **document)
 
 
 def check_citations(article: Article) -> list[str]:
