@@ -252,7 +252,13 @@ class Composer:
     def missing_label_block(self, drug: str, drug_information: Sequence[Evidence]) -> DrugLabelBlock:
         """A drug the article names with no label in the corpus; NCI drug information if indexed."""
         note = f"No FDA drug label for {drug} is in the indexed corpus."
-        approvals = [s for p in drug_information for s in self._sentences_of(p) if "approved" in s.text.casefold()][:3]
+        # A list's lead-in alone ("… is approved to treat:") is left out: each item carries it.
+        approvals = [
+            s
+            for p in drug_information
+            for s in self._sentences_of(p)
+            if "approved" in s.text.casefold() and not sentences.introduces_list(s.text)
+        ][:3]
         return DrugLabelBlock(drug, None, (), (), missing_label_note=note, drug_information=tuple(approvals))
 
     # -- doses ------------------------------------------------------------------------------
