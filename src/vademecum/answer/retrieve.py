@@ -178,11 +178,14 @@ class Retriever:
         best = max(doc_scores.values())
         documents = store.documents_by_id(self.session, (d for d, score in doc_scores.items() if score >= 0.5 * best))
         candidates = list(documents.values())
+        intent_title = _words_pattern(section_words) if section_words else None
         candidates.sort(
             key=lambda d: (
                 d.audience != Audience.HEALTH_PROFESSIONAL.value,
                 # A summary whose title names the concepts is about them; others only discuss them.
                 self.matcher.matches(d.title) < len(self.matcher.patterns),
+                # ... and a title naming what is asked ("… Prevention", "… Screening") is the summary for it.
+                not (intent_title and intent_title.search(d.title)),
                 -doc_scores[d.id] // (0.25 * best),
                 d.level_rank,
                 -(d.date.toordinal() if d.date else 0),
@@ -200,7 +203,7 @@ class Retriever:
         self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str], limit: int
     ) -> list[Evidence]:
         """Add the documents' passages under headings naming the asked-about content, scored below the hits."""
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in section_words) + r")", re.IGNORECASE)
+        pattern = _words_pattern(section_words)
         have = {e.passage_id for e in found}
         wanted = [
             passage_id
@@ -292,6 +295,11 @@ class Retriever:
     @staticmethod
     def _stored_evidence(passages: Sequence[EvidencePassage], document: EvidenceDocument) -> list[Evidence]:
         return [make_evidence(passage, document, 0.0) for passage in passages]
+
+
+def _words_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """Matches any of ``words`` at the start of a word (they may be stems: "therap", "diagnos")."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.IGNORECASE)
 
 
 def make_evidence(passage: EvidencePassage, document: EvidenceDocument, score: float) -> Evidence:
