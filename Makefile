@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export VADEMECUM_HOME ?= var
 export VADEMECUM_CORPUS ?= ../shared/corpus
 
-.PHONY: run test lint format bench bench-vocab ingest serve clean
+.PHONY: run test lint format bench bench-vocab eval ingest serve clean
 
 $(BIN)/vademecum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench: $(BIN)/vademecum
 ## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
 bench-vocab: $(BIN)/vademecum
 	$(BIN)/python bench/abbreviation_confidence.py
+
+## eval: retrieval quality beside a BM25 baseline: BioASQ Task 10b over the 7b-10b snippet pool, PubMedQA
+EVAL ?= ../shared/eval
+eval: $(BIN)/vademecum
+	$(BIN)/vademecum eval bioasq --pool $(EVAL)/bioasq --queries $(EVAL)/bioasq/10B* --json bench/results/eval-bioasq.json
+	$(BIN)/vademecum eval pubmedqa $(EVAL)/pubmedqa/test_ground_truth.json --json bench/results/eval-pubmedqa.json
 
 clean:
 	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

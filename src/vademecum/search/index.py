@@ -7,17 +7,16 @@ that shape it (:meth:`IndexSettings.index_name`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 
+from vademecum.search.query import content_terms, query_terms
 from vademecum.settings import IndexSettings
 
 TEXT_FIELDS = ("title", "section", "text")
-WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +56,6 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field("year", stored=True, indexed=True, fast=True)
     builder.add_integer_field("level_rank", stored=True, indexed=True, fast=True)
     return builder.build()
-
-
-def query_terms(text: str) -> list[str]:
-    """The words of a free-text query, lower-cased, with query-language syntax removed."""
-    return [word.lower() for word in WORD.findall(text)]
 
 
 class PassageIndex:
@@ -148,8 +142,8 @@ class PassageIndex:
         limit: int = 10,
         field_boosts: dict[str, float] | None = None,
     ) -> list[PassageHit]:
-        """Rank passages for a free-text query (BM25 over title, section and text)."""
-        terms = query_terms(text)
+        """Rank passages for a free-text query (BM25 over title, section and text, question words dropped)."""
+        terms = content_terms(text)
         if not terms:
             return []
         query = self._index.parse_query(

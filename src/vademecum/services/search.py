@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from vademecum.errors import InvalidQueryError
 from vademecum.records import DocumentKind
-from vademecum.search.index import PassageHit, query_terms
+from vademecum.search.index import PassageHit
+from vademecum.search.query import query_terms
 from vademecum.services.runtime import Runtime
 
 

@@ -1,0 +1,126 @@
+"""Run Vademecum's passage search and the BM25 baseline on one benchmark, in one process, and score both."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vademecum.evaluation.baseline import Bm25Baseline
+from vademecum.evaluation.bioasq import Benchmark
+from vademecum.evaluation.metrics import score_run
+from vademecum.records import DocumentKind
+from vademecum.search.index import IndexedPassage, PassageIndex
+from vademecum.settings import IndexSettings
+
+# How many passages each system returns per question: 10 for the @10 metrics, more so that MRR sees past them.
+DEPTH = 100
+VADEMECUM = "vademecum"
+BASELINE = "bm25s"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemResult:
+    """One system's mean scores, overall and per question type, and its time (indexing, querying)."""
+
+    overall: dict[str, float]
+    by_type: dict[str, dict[str, float]]
+    index_seconds: float
+    query_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResult:
+    """Both systems on one benchmark; ``ratio`` is Vademecum / baseline per overall metric."""
+
+    benchmark: str
+    passages: int
+    questions: int
+    questions_by_type: dict[str, int]
+    systems: dict[str, SystemResult]
+    ratio: dict[str, float | None]
+
+    def to_json(self) -> dict:
+        """The result as plain JSON data (the shape documented in docs/retrieval-quality.md)."""
+        return asdict(self)
+
+
+def _scores(
+    benchmark: Benchmark, rankings: Sequence[Sequence[int]]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    relevants = [question.relevant for question in benchmark.questions]
+    types = sorted({question.type for question in benchmark.questions})
+    by_type = {
+        kind: score_run(
+            [ranked for ranked, question in zip(rankings, benchmark.questions, strict=True) if question.type == kind],
+            [question.relevant for question in benchmark.questions if question.type == kind],
+        )
+        for kind in types
+    }
+    return score_run(rankings, relevants), by_type
+
+
+def vademecum_rankings(benchmark: Benchmark, work_dir: Path) -> tuple[list[list[int]], float, float]:
+    """Index the pool as research passages in a fresh :class:`PassageIndex` and rank every question."""
+    started = time.perf_counter()
+    index = PassageIndex(work_dir, IndexSettings())
+    titles = benchmark.titles or ("",) * len(benchmark.passages)
+    index.add(
+        IndexedPassage(
+            passage_id=position,
+            document_id=f"eval:{position}",
+            kind=DocumentKind.RESEARCH.value,
+            title=title,
+            section="",
+            text=text,
+            year=None,
+            level="",
+            level_rank=0,
+            audience=None,
+        )
+        for position, (text, title) in enumerate(zip(benchmark.passages, titles, strict=True))
+    )
+    index.commit()
+    index.close()
+    indexed = time.perf_counter()
+    rankings = [
+        [
+            hit.passage.passage_id
+            for hit in index.search(question.text, kinds=[DocumentKind.RESEARCH.value], limit=DEPTH)
+        ]
+        for question in benchmark.questions
+    ]
+    return rankings, indexed - started, time.perf_counter() - indexed
+
+
+def baseline_rankings(benchmark: Benchmark) -> tuple[list[list[int]], float, float]:
+    """Index the pool with the bm25s baseline and rank every question."""
+    started = time.perf_counter()
+    baseline = Bm25Baseline(benchmark.passages)
+    indexed = time.perf_counter()
+    rankings = baseline.search_many([question.text for question in benchmark.questions], DEPTH)
+    return rankings, indexed - started, time.perf_counter() - indexed
+
+
+def run(benchmark: Benchmark) -> EvaluationResult:
+    """Score Vademecum and the baseline on ``benchmark`` (Vademecum's index lives in a temporary directory)."""
+    systems: dict[str, SystemResult] = {}
+    with tempfile.TemporaryDirectory(prefix="vademecum-eval-") as work_dir:
+        rankings, index_seconds, query_seconds = vademecum_rankings(benchmark, Path(work_dir))
+    systems[VADEMECUM] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
+    rankings, index_seconds, query_seconds = baseline_rankings(benchmark)
+    systems[BASELINE] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
+    ours, theirs = systems[VADEMECUM].overall, systems[BASELINE].overall
+    counts: dict[str, int] = {}
+    for question in benchmark.questions:
+        counts[question.type] = counts.get(question.type, 0) + 1
+    return EvaluationResult(
+        benchmark=benchmark.name,
+        passages=len(benchmark.passages),
+        questions=len(benchmark.questions),
+        questions_by_type=dict(sorted(counts.items())),
+        systems=systems,
+        ratio={name: (ours[name] / theirs[name] if theirs[name] else None) for name in ours},
+    )
