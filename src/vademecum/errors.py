@@ -43,3 +43,19 @@ class QuestionRefused(InvalidQueryError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class InvalidTransition(VademecumError):
+    """A workflow action that the item's current state does not allow (e.g. approving an approved version)."""
+
+
+class PermissionDenied(VademecumError):
+    """The actor's role (or their authorship of the version) does not allow the action."""
+
+
+class ConflictError(VademecumError):
+    """Someone else changed the item between reading and writing it; reload and try again."""
+
+
+class NotFoundError(VademecumError):
+    """A requested item (article, version, user) does not exist."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from vademecum.cli import ask, corpus, get, index, ingest, search, serve
+from vademecum.cli import ask, corpus, get, index, ingest, search, serve, users
+from vademecum.cli import eval as eval_cli
 
 app = typer.Typer(
     name="vademecum",
@@ -19,6 +20,8 @@ app.command("serve")(serve.serve)
 app.command("get")(get.get)
 app.add_typer(corpus.app, name="corpus")
 app.add_typer(index.app, name="index")
+app.add_typer(eval_cli.app, name="eval")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ from vademecum.services.runtime import Runtime, open_runtime
 from vademecum.settings import get_settings
 
 console = Console()
-err_console = Console(stderr=True)
+# Error lines name files: never wrap them, so a path stays whole for the reader (and for grep).
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Articles, their versions and the editorial workflow (review states, permissions, audit log)."""

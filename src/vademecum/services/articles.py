@@ -1,0 +1,350 @@
+"""Articles service: ask for an article, work the review workflow, read the history.
+
+The adapters (web, CLI) call these with the acting user (``None`` for an anonymous reader). Every step
+first checks the workflow state (``InvalidTransition``), then asks the editorial policy
+(``PermissionDenied``), then runs the transition in the caller's session; a lost race raises
+``ConflictError``. Functions taking a ``session`` never commit; the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vademecum.answer.article import Article as ComposedArticle
+from vademecum.answer.render import to_dict
+from vademecum.articles import policy, workflow
+from vademecum.articles.models import Article, ArticleVersion, AuditEntry, Review, User, utcnow
+from vademecum.articles.versions import find_article, find_or_create_article, last_updated, normalise_question
+from vademecum.errors import NotFoundError
+from vademecum.services.ask import ask
+from vademecum.services.runtime import Runtime
+
+Compose = Callable[[Runtime, str], ComposedArticle]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    """An article as a reader or reviewer sees it: its current version, review state and approval.
+
+    ``created`` is True when this call created the article. ``review_revision`` and ``article_revision``
+    are the optimistic-lock counters a form sends back as ``expected_revision``.
+    """
+
+    article_id: int
+    question: str
+    status: str
+    version_id: int
+    version_number: int
+    article_json: dict[str, Any]
+    approved_version_id: int | None
+    last_updated: dt.datetime | None
+    stale: bool
+    stale_reason: str | None
+    review_revision: int
+    article_revision: int
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version in an article's history."""
+
+    version_id: int
+    number: int
+    created_at: dt.datetime
+    created_by: int | None
+    source: str
+    edited: bool
+    status: str
+    reviewer_id: int | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditInfo:
+    """One audit entry in an article's history."""
+
+    action: str
+    actor_id: int | None
+    actor_name: str | None
+    timestamp: dt.datetime
+    version_id: int | None
+    from_status: str | None
+    to_status: str | None
+    comment: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHistory:
+    """An article's versions (oldest first) and audit entries (in the order they were written)."""
+
+    article_id: int
+    versions: tuple[VersionInfo, ...]
+    entries: tuple[AuditInfo, ...]
+
+
+def article_state(article: Article, *, created: bool = False) -> ArticleState:
+    """The :class:`ArticleState` of a loaded article."""
+    review = workflow.current_review(article)
+    version = review.version
+    return ArticleState(
+        article_id=article.id,
+        question=article.question,
+        status=review.status,
+        version_id=version.id,
+        version_number=version.number,
+        article_json=version.article_json,
+        approved_version_id=article.approved_version_id,
+        last_updated=last_updated(article),
+        stale=article.stale,
+        stale_reason=article.stale_reason,
+        review_revision=review.revision,
+        article_revision=article.revision,
+        created=created,
+    )
+
+
+def ask_article(
+    runtime: Runtime,
+    question: str,
+    actor: User | None,
+    *,
+    compose: Compose = ask,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """The article for ``question``: the stored one when the normalised question has one, else a new
+    article whose version 1 (composed by ``compose``) waits for review in state submitted."""
+    policy.require(actor, policy.ASK)
+    normalise_question(question)  # refuse an empty question before composing anything
+    with runtime.session() as session:
+        existing = find_article(session, question)
+        if existing is not None:
+            return article_state(existing)
+    # Composed outside any transaction: it takes seconds and opens its own session on the store.
+    article_json = to_dict(compose(runtime, question))
+    with runtime.session() as session:
+        article, created = find_or_create_article(session, question, article_json, actor, now=now)
+        return article_state(article, created=created)
+
+
+def get_article(session: Session, article_id: int) -> Article:
+    """The article with ``article_id``; raises NotFoundError."""
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFoundError(f"no article {article_id}")
+    return article
+
+
+def _review_of(version: ArticleVersion) -> Review:
+    if version.review is None:
+        raise NotFoundError(f"article version {version.id} has no review")
+    return version.review
+
+
+def _review(session: Session, version_id: int) -> Review:
+    review = session.scalars(select(Review).where(Review.version_id == version_id)).one_or_none()
+    if review is None:
+        raise NotFoundError(f"no article version {version_id}")
+    return review
+
+
+def _review_step(
+    session: Session,
+    actor: User | None,
+    version_id: int,
+    action: str,
+    step: Callable[..., Review],
+    comment: str | None,
+    expected_revision: int | None,
+    now: Callable[[], dt.datetime],
+) -> ArticleState:
+    review = _review(session, version_id)
+    workflow.next_state(review.status, action)
+    policy.require(actor, action, review.version)
+    step(session, review, actor, comment=comment, expected_revision=expected_revision, now=now)
+    return article_state(review.version.article)
+
+
+def take(
+    session: Session,
+    actor: User | None,
+    version_id: int,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Take version ``version_id`` for review (submitted → under_review).
+
+    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
+    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
+    """
+    return _review_step(session, actor, version_id, workflow.TAKE, workflow.take, comment, expected_revision, now)
+
+
+def release(
+    session: Session,
+    actor: User | None,
+    version_id: int,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Put a taken version back in the queue (under_review → submitted).
+
+    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
+    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
+    """
+    return _review_step(session, actor, version_id, workflow.RELEASE, workflow.release, comment, expected_revision, now)
+
+
+def approve(
+    session: Session,
+    actor: User | None,
+    version_id: int,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Approve version ``version_id`` (under_review → approved); it becomes the one readers see.
+
+    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
+    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
+    """
+    return _review_step(session, actor, version_id, workflow.APPROVE, workflow.approve, comment, expected_revision, now)
+
+
+def request_changes(
+    session: Session,
+    actor: User | None,
+    version_id: int,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Send version ``version_id`` back (under_review → changes_requested).
+
+    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
+    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
+    """
+    return _review_step(
+        session, actor, version_id, workflow.REQUEST_CHANGES, workflow.request_changes, comment, expected_revision, now
+    )
+
+
+def _check_new_version(session: Session, actor: User | None, article_id: int, action: str) -> Article:
+    article = get_article(session, article_id)
+    review = workflow.current_review(article)
+    workflow.next_state(review.status, action)
+    policy.require(actor, action, review.version)
+    return article
+
+
+def edit(
+    session: Session,
+    actor: User | None,
+    article_id: int,
+    article_json: dict[str, Any],
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Add an editor's version of the article (``article_json`` in the versioned article schema)."""
+    article = _check_new_version(session, actor, article_id, workflow.EDIT)
+    workflow.new_version(
+        session,
+        article,
+        article_json,
+        actor,
+        action=workflow.EDIT,
+        comment=comment,
+        expected_revision=expected_revision,
+        now=now,
+    )
+    return article_state(article)
+
+
+def regenerate(
+    runtime: Runtime,
+    actor: User | None,
+    article_id: int,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    compose: Compose = ask,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Compose the article's question again against the current corpus and add it as a new version.
+
+    State and permission are checked before composing (fail fast) and again when writing.
+    """
+    with runtime.session() as session:
+        question = _check_new_version(session, actor, article_id, workflow.REGENERATE).question
+    article_json = to_dict(compose(runtime, question))
+    with runtime.session() as session:
+        article = _check_new_version(session, actor, article_id, workflow.REGENERATE)
+        workflow.new_version(
+            session,
+            article,
+            article_json,
+            actor,
+            action=workflow.REGENERATE,
+            comment=comment,
+            expected_revision=expected_revision,
+            now=now,
+        )
+        return article_state(article)
+
+
+def history(session: Session, article_id: int) -> ArticleHistory:
+    """The versions and the audit trail of an article."""
+    article = get_article(session, article_id)
+    versions = tuple(_version_info(version) for version in article.versions)
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.article_id == article_id).order_by(AuditEntry.id)
+    ).all()
+    return ArticleHistory(
+        article_id=article_id,
+        versions=versions,
+        entries=tuple(
+            AuditInfo(
+                action=entry.action,
+                actor_id=entry.actor_id,
+                actor_name=entry.actor_name,
+                timestamp=entry.timestamp,
+                version_id=entry.version_id,
+                from_status=entry.from_status,
+                to_status=entry.to_status,
+                comment=entry.comment,
+                data=entry.data,
+            )
+            for entry in entries
+        ),
+    )
+
+
+def _version_info(version: ArticleVersion) -> VersionInfo:
+    # Every version is created with its review (versions.add_version).
+    review = _review_of(version)
+    return VersionInfo(
+        version_id=version.id,
+        number=version.number,
+        created_at=version.created_at,
+        created_by=version.created_by,
+        source=version.source,
+        edited=version.edited,
+        status=review.status,
+        reviewer_id=review.reviewer_id,
+        comment=review.comment,
+    )
