@@ -312,16 +312,6 @@ def document_passages(session: Session, document_id: str, section_codes: Sequenc
     return list(session.scalars(statement.order_by(EvidencePassage.ordinal)))
 
 
-def cited_works_of(session: Session, document_id: str, labels: Iterable[str]) -> list[CitedWork]:
-    """Entries of a document's reference list, by their labels."""
-    wanted = list(dict.fromkeys(labels))
-    if not wanted:
-        return []
-    return list(
-        session.scalars(select(CitedWork).where(CitedWork.document_id == document_id, CitedWork.label.in_(wanted)))
-    )
-
-
 def passage_sections(session: Session, document_ids: Iterable[str]) -> list[tuple[int, str, list[str]]]:
     """``(passage id, document id, section path)`` of every passage of some documents, in order.
 
