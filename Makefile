@@ -10,7 +10,7 @@ export VADEMECUM_CORPUS ?= ../shared/corpus
 $(BIN)/vademecum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 ## run: create the virtual environment, install, ingest the demo corpus (skipped when current), serve on :8000

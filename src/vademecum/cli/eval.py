@@ -13,6 +13,7 @@ from vademecum.cli.common import console, err_console
 from vademecum.errors import VademecumError
 from vademecum.evaluation import bioasq, pubmedqa, runner
 from vademecum.evaluation.bioasq import Benchmark
+from vademecum.search.dense import DenseEncoder
 from vademecum.settings import get_settings
 
 app = typer.Typer(help="Retrieval quality on BioASQ and PubMedQA, beside a plain BM25 baseline.", no_args_is_help=True)
@@ -20,8 +21,8 @@ app = typer.Typer(help="Retrieval quality on BioASQ and PubMedQA, beside a plain
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON to this file.")]
 
 
-def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | None) -> None:
-    result = runner.run(benchmark)
+def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | None, dense: bool) -> None:
+    result = runner.run(benchmark, DenseEncoder.load() if dense else None)
     ours, theirs = result.systems[runner.VADEMECUM], result.systems[runner.BASELINE]
     table = Table(title=f"{result.benchmark}: {result.questions:,} questions, {result.passages:,} passages")
     table.add_column("questions")
@@ -50,15 +51,19 @@ def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | No
         console.print(f"wrote {json_path}", highlight=False)
 
 
-def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Path | None]:
-    """Pool files, query files and JSON path from ``--pool A B ... --queries C D ... [--json PATH]``.
+def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Path | None, bool]:
+    """Pool files, query files, JSON path and the dense flag from
+    ``--pool A B ... --queries C D ... [--json PATH] [--dense]``.
 
     Each option takes every word up to the next option, so a shell glob (``--queries dir/10B*``) works.
     """
     found: dict[str, list[str]] = {"--pool": [], "--queries": [], "--json": []}
     current: str | None = None
+    dense = False
     for word in words:
-        if word in found:
+        if word == "--dense":
+            dense, current = True, None
+        elif word in found:
             current = word
         elif current is None:
             raise typer.BadParameter(f"{word!r} comes before --pool or --queries")
@@ -69,27 +74,28 @@ def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Pa
     if len(found["--json"]) > 1:
         raise typer.BadParameter("--json takes one path")
     json_path = Path(found["--json"][0]) if found["--json"] else None
-    return [Path(word) for word in found["--pool"]], [Path(word) for word in found["--queries"]], json_path
+    return [Path(word) for word in found["--pool"]], [Path(word) for word in found["--queries"]], json_path, dense
 
 
 @app.command(
     "bioasq",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    options_metavar="--pool DIR_OR_FILES... --queries FILES... [--json PATH]",
+    options_metavar="--pool DIR_OR_FILES... --queries FILES... [--json PATH] [--dense]",
 )
 def bioasq_command(context: typer.Context) -> None:
     """BioASQ Task B: each question's body against the pool of gold snippets; nDCG@10, Recall@10, MRR@10.
 
     --pool: golden files or directories of them whose snippets form the pool; --queries: golden files whose
-    questions are asked (their snippets join the pool too); --json: also write the results to this file.
+    questions are asked (their snippets join the pool too); --json: also write the results to this file;
+    --dense: fuse Vademecum's ranking with the optional dense retriever (pip install '.[dense]').
     """
-    pool, queries, json_path = split_bioasq_arguments(list(context.args))
+    pool, queries, json_path, dense = split_bioasq_arguments(list(context.args))
     try:
         benchmark = bioasq.build_benchmark(bioasq.golden_files(pool), bioasq.golden_files(queries))
     except VademecumError as error:
         err_console.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(1) from error
-    _report(benchmark, ("ndcg@10", "recall@10", "mrr@10"), json_path)
+    _report(benchmark, ("ndcg@10", "recall@10", "mrr@10"), json_path, dense)
 
 
 @app.command("pubmedqa")
@@ -102,6 +108,7 @@ def pubmedqa_command(
         typer.Option(help="ori_pqal.json with the 1,000 abstracts; default: pubmedqa/ori_pqal.json in the corpus."),
     ] = None,
     json_path: JsonOption = None,
+    dense: Annotated[bool, typer.Option("--dense", help="Fuse with the optional dense retriever.")] = False,
 ) -> None:
     """PubMedQA: each question against the 1,000 labelled abstracts; Recall@1, Recall@5, MRR."""
     abstracts = abstracts or get_settings().corpus / "pubmedqa" / "ori_pqal.json"
@@ -110,4 +117,4 @@ def pubmedqa_command(
     except VademecumError as error:
         err_console.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(1) from error
-    _report(benchmark, ("recall@1", "recall@5", "mrr"), json_path)
+    _report(benchmark, ("recall@1", "recall@5", "mrr"), json_path, dense)
