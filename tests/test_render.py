@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
@@ -223,6 +223,8 @@ SOURCE_TEXT = st.lists(st.one_of(st.text(st.characters(blacklist_categories=("Cs
 
 
 @given(SOURCE_TEXT)
+@example("\x85#")  # a next-line control character before "#" once made a heading
+@example("a\u2028   ### b")
 def test_source_text_never_adds_or_hides_a_citation(text):
     sentence = CitedSentence(text, SourceLocation(7, "pmid:1", (), 0, len(text)))
     article = _minimal_article(ResearchSection((BulletGroup("Studies", (Bullet((sentence,)),)),)))

@@ -193,8 +193,10 @@ def _escape_line_start(match: re.Match[str]) -> str:
 def md_text(text: str, indent: str = "") -> str:
     """``text`` escaped for Markdown; its line breaks continue the current block, indented by ``indent``."""
     lines = []
-    for line in text.split("\n"):
-        escaped = _MD_INLINE.sub(lambda m: "\\" + m.group(0), line)
+    # splitlines, not split("\n"): a source's \r, \x85 or \u2028 is a line break to Markdown readers too.
+    # Leading blanks are dropped because up to three spaces before "#" still make a heading.
+    for line in text.splitlines() or [""]:
+        escaped = _MD_INLINE.sub(lambda m: "\\" + m.group(0), line.lstrip())
         # A line that starts like a heading, quote or list item would change the document's structure.
         lines.append(_MD_LINE_START.sub(_escape_line_start, escaped))
     return ("\n" + indent).join(lines)
