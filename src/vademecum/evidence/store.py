@@ -265,9 +265,19 @@ class CorpusStats:
         return sum(self.documents_by_kind.values())
 
 
+def documents_by_kind(session: Session) -> dict[str, int]:
+    """Number of documents of each kind."""
+    return dict(session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all())
+
+
+def last_ingest_run(session: Session) -> IngestRun | None:
+    """The newest ingest run, if any."""
+    return session.scalar(select(IngestRun).order_by(IngestRun.id.desc()).limit(1))
+
+
 def corpus_stats(session: Session) -> CorpusStats:
     """Count documents per kind and level, passages, files, and find the last ingest run."""
-    by_kind = dict(session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all())
+    by_kind = documents_by_kind(session)
     by_level = dict(
         session.execute(select(EvidenceDocument.level, func.count()).group_by(EvidenceDocument.level)).all()
     )
@@ -278,7 +288,7 @@ def corpus_stats(session: Session) -> CorpusStats:
         cited_works=session.scalar(select(func.count()).select_from(CitedWork)) or 0,
         source_files=session.scalar(select(func.count()).select_from(SourceFile)) or 0,
         retracted=session.scalar(select(func.count()).where(EvidenceDocument.retracted.is_(True))) or 0,
-        last_run=session.scalar(select(IngestRun).order_by(IngestRun.id.desc()).limit(1)),
+        last_run=last_ingest_run(session),
     )
 
 

@@ -32,7 +32,7 @@ from vademecum.answer.retrieve import ConceptMatcher, LabelEvidence, Retriever
 from vademecum.answer.understand import Question, understand
 from vademecum.answer.verify import verify_article
 from vademecum.errors import VademecumError
-from vademecum.evidence.store import corpus_stats
+from vademecum.evidence.store import documents_by_kind, last_ingest_run
 from vademecum.services.runtime import Runtime, Vocabulary
 
 MAX_LABEL_DRUGS = 4
@@ -92,7 +92,10 @@ def _compose(
 ) -> Article:
     retriever = Retriever(runtime.index, session, matcher)
     composer = Composer(question, matcher, vocabulary.mesh, vocabulary.drugs)
-    stats = corpus_stats(session)
+    # Only what the article records: counting every passage and cited work would put the whole
+    # store on the path of each question.
+    by_kind = documents_by_kind(session)
+    last_run = last_ingest_run(session)
     query = retrieval_query(question)
     choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent])
     guidelines = composer.guideline_section(choice.documents, choice.passages)
@@ -105,7 +108,7 @@ def _compose(
         groups=_groups_with_doses(guidelines.groups, composer, check),
     )
     research = replace(research, groups=_groups_with_doses(research.groups, composer, check))
-    searched = _searched(stats.documents_by_kind)
+    searched = _searched(by_kind)
     guidelines, label_section, research = _with_empty_notes(
         guidelines, LabelSection(tuple(blocks)), research, searched, question
     )
@@ -122,7 +125,7 @@ def _compose(
         title=question.text,
         generated_at=dt.datetime.now(dt.UTC),
         engine_version=__version__,
-        corpus=CorpusSnapshot(stats.last_run.id if stats.last_run else None, stats.documents, runtime.index.count()),
+        corpus=CorpusSnapshot(last_run.id if last_run else None, sum(by_kind.values()), runtime.index.count()),
         guidelines=guidelines,
         labels=label_section,
         research=research,
