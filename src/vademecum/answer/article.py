@@ -131,6 +131,11 @@ class GuidelineSection:
     groups: tuple[BulletGroup, ...]
     empty_note: str | None = None
 
+    @property
+    def bullets(self) -> tuple[Bullet, ...]:
+        """Key considerations, then the groups' bullets, in reading order."""
+        return (*self.key_considerations, *(bullet for group in self.groups for bullet in group.bullets))
+
 
 @dataclass(frozen=True, slots=True)
 class LabelSectionQuote:
@@ -153,6 +158,12 @@ class DrugLabelBlock:
     missing_label_note: str | None = None
     drug_information: tuple[CitedSentence, ...] = ()
 
+    @property
+    def sentences(self) -> tuple[CitedSentence, ...]:
+        """Quoted sections, summary line, then NCI drug information, in reading order."""
+        quoted = (sentence for quote in self.quotes for sentence in quote.sentences)
+        return (*quoted, *self.summary, *self.drug_information)
+
 
 @dataclass(frozen=True, slots=True)
 class LabelSection:
@@ -168,6 +179,11 @@ class ResearchSection:
 
     groups: tuple[BulletGroup, ...]
     empty_note: str | None = None
+
+    @property
+    def bullets(self) -> tuple[Bullet, ...]:
+        """The groups' bullets, in reading order."""
+        return tuple(bullet for group in self.groups for bullet in group.bullets)
 
 
 @dataclass(frozen=True, slots=True)

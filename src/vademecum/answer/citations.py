@@ -91,20 +91,13 @@ def _bullet_keys(bullet: Bullet) -> Iterator[str]:
 
 def _reading_order(guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection) -> Iterator[str]:
     yield from guidelines.guideline_keys
-    for bullet in guidelines.key_considerations:
+    for bullet in guidelines.bullets:
         yield from _bullet_keys(bullet)
-    for group in guidelines.groups:
-        for bullet in group.bullets:
-            yield from _bullet_keys(bullet)
     for block in labels.blocks:
-        for quote in block.quotes:
-            for sentence in quote.sentences:
-                yield from sentence.keys
-        for sentence in (*block.summary, *block.drug_information):
+        for sentence in block.sentences:
             yield from sentence.keys
-    for group in research.groups:
-        for bullet in group.bullets:
-            yield from _bullet_keys(bullet)
+    for bullet in research.bullets:
+        yield from _bullet_keys(bullet)
 
 
 def body_keys(guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection) -> tuple[str, ...]:

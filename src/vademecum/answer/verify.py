@@ -13,19 +13,12 @@ from vademecum.evidence import store
 
 def article_sentences(article: Article) -> Iterator[CitedSentence]:
     """Every cited sentence of the article body, in reading order."""
-    for bullet in article.guidelines.key_considerations:
+    for bullet in article.guidelines.bullets:
         yield from bullet.sentences
-    for group in article.guidelines.groups:
-        for bullet in group.bullets:
-            yield from bullet.sentences
     for block in article.labels.blocks:
-        for quote in block.quotes:
-            yield from quote.sentences
-        yield from block.summary
-        yield from block.drug_information
-    for group in article.research.groups:
-        for bullet in group.bullets:
-            yield from bullet.sentences
+        yield from block.sentences
+    for bullet in article.research.bullets:
+        yield from bullet.sentences
 
 
 def verify_article(session: Session, article: Article) -> list[str]:

@@ -151,11 +151,7 @@ def _label_blocks(
     A prominent drug's label is quoted only when the label itself mentions the question's concepts
     (indicated for the condition according to the label); a drug with no label in the corpus says so.
     """
-    bullets = [
-        *guidelines.key_considerations,
-        *(b for g in guidelines.groups for b in g.bullets),
-        *(b for g in research.groups for b in g.bullets),
-    ]
+    bullets = [*guidelines.bullets, *research.bullets]
     named = [c.name for c in question.drugs]
     drugs = list(dict.fromkeys([*named, *prominent_drugs(bullets, vocabulary.drugs, vocabulary.mesh)]))
     blocks: list[DrugLabelBlock] = []
