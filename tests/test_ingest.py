@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestError, IngestRun
-from vademecum.services.ingest import ingest_paths
+from vademecum.services.ingest import ingest_paths, rebuild_index
 from vademecum.services.runtime import Runtime
 from vademecum.services.search import search_passages
 
@@ -167,3 +167,12 @@ def test_pdq_citations_are_stored_with_the_studies_they_cite(runtime: Runtime, c
     assert section
     assert "16630755" in {works[label] for passage in section for label in passage.citations}
     assert not [p for p in document.passages if "About This PDQ Summary" in p.section_path]
+
+
+def test_rebuilt_index_serves_the_same_passages(runtime: Runtime, corpus_dir: Path):
+    ingest_paths(runtime, [corpus_dir / "pubmed" / "pubmed24-sample.xml.gz", corpus_dir / "labels" / "spl"])
+    before = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, "adalimumab tumor necrosis factor blocker", limit=5)]
+    assert rebuild_index(runtime) == table_counts(runtime)[1] == runtime.index.count()
+    after = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, "adalimumab tumor necrosis factor blocker", limit=5)]
+    assert after == before
+    assert before[0][0].document_id == f"spl:{HUMIRA_SET_ID}"

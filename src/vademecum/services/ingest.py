@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from vademecum.checksums import file_sha256
 from vademecum.errors import ReaderError, VademecumError
 from vademecum.evidence import store
-from vademecum.evidence.models import IngestError, IngestRun, SourceFile, utcnow
+from vademecum.evidence.models import EvidenceDocument, IngestError, IngestRun, SourceFile, utcnow
 from vademecum.records import DeletedDocument, SourceDocument, SourceRecord
 from vademecum.search.index import IndexedPassage, PassageIndex
 from vademecum.services.runtime import Runtime
@@ -203,47 +203,60 @@ def _store_records(
             counts["documents_deleted"] += 1
 
 
+@dataclass(frozen=True, slots=True)
+class _GradedRecord:
+    """A record as graded during ingest, with the fields of a stored document the index keeps."""
+
+    id: str
+    kind: str
+    title: str
+    year: int | None
+    level: str
+    level_rank: int
+    audience: str | None
+
+
+def _index_entry(
+    document: _GradedRecord | EvidenceDocument, passage_id: int, section_path: Sequence[str], text: str
+) -> IndexedPassage:
+    return IndexedPassage(
+        passage_id=passage_id,
+        document_id=document.id,
+        kind=document.kind,
+        title=document.title,
+        section=SECTION_SEPARATOR.join(section_path),
+        text=text,
+        year=document.year,
+        level=document.level,
+        level_rank=document.level_rank,
+        audience=document.audience,
+    )
+
+
 def _indexed(change: store.StoredChange) -> Iterator[IndexedPassage]:
     record, grade = change.record, change.grade
     assert record is not None and grade is not None
-    year = store.record_year(record)
+    document = _GradedRecord(
+        id=record.doc_id,
+        kind=grade.kind.value,
+        title=record.title,
+        year=store.record_year(record),
+        level=grade.level.label,
+        level_rank=int(grade.level),
+        audience=record.audience.value if record.audience else None,
+    )
     for stored in change.passages:
-        yield IndexedPassage(
-            passage_id=stored.passage_id,
-            document_id=record.doc_id,
-            kind=grade.kind.value,
-            title=record.title,
-            section=SECTION_SEPARATOR.join(stored.passage.section_path),
-            text=stored.passage.text,
-            year=year,
-            level=grade.level.label,
-            level_rank=int(grade.level),
-            audience=record.audience.value if record.audience else None,
-        )
+        yield _index_entry(document, stored.passage_id, stored.passage.section_path, stored.passage.text)
 
 
 def rebuild_index(runtime: Runtime) -> int:
     """Rebuild the passage index from the store; returns the number of passages indexed."""
     index = runtime.index
     index.clear()
-    count = 0
     with runtime.session() as session:
-        for document, passage in store.iter_indexable(session):
-            count += index.add(
-                [
-                    IndexedPassage(
-                        passage_id=passage.id,
-                        document_id=document.id,
-                        kind=document.kind,
-                        title=document.title,
-                        section=SECTION_SEPARATOR.join(passage.section_path),
-                        text=passage.text,
-                        year=document.year,
-                        level=document.level,
-                        level_rank=document.level_rank,
-                        audience=document.audience,
-                    )
-                ]
-            )
+        count = index.add(
+            _index_entry(document, passage.id, passage.section_path, passage.text)
+            for document, passage in store.iter_indexable(session)
+        )
     index.commit()
     return count
