@@ -171,8 +171,9 @@ def test_pdq_citations_are_stored_with_the_studies_they_cite(runtime: Runtime, c
 
 def test_rebuilt_index_serves_the_same_passages(runtime: Runtime, corpus_dir: Path):
     ingest_paths(runtime, [corpus_dir / "pubmed" / "pubmed24-sample.xml.gz", corpus_dir / "labels" / "spl"])
-    before = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, "adalimumab tumor necrosis factor blocker", limit=5)]
+    query = "adalimumab tumor necrosis factor blocker"
+    before = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, query, limit=5)]
     assert rebuild_index(runtime) == table_counts(runtime)[1] == runtime.index.count()
-    after = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, "adalimumab tumor necrosis factor blocker", limit=5)]
+    after = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, query, limit=5)]
     assert after == before
     assert before[0][0].document_id == f"spl:{HUMIRA_SET_ID}"
