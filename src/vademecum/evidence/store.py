@@ -244,7 +244,7 @@ def iter_indexable(session: Session, batch_size: int = 5000) -> Iterator[tuple[E
         .order_by(EvidencePassage.id)
         .execution_options(yield_per=batch_size)
     )
-    yield from session.execute(statement).tuples()
+    yield from session.execute(statement)  # type: ignore[misc]  # rows unpack as (document, passage)
 
 
 @dataclass(frozen=True, slots=True)
