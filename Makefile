@@ -24,10 +24,12 @@ ingest: $(BIN)/vademecum
 serve: $(BIN)/vademecum
 	$(BIN)/vademecum serve
 
-## test: install test dependencies, lint, start a private PostgreSQL, run the whole suite on SQLite and PostgreSQL
+## test: install test dependencies (and Debian's chromium), lint, start a private PostgreSQL, run the whole
+## suite on SQLite and PostgreSQL, browser tests included
 test: $(BIN)/vademecum
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	scripts/ensure-chromium
 	scripts/with-test-postgres $(BIN)/pytest
 
 lint: $(BIN)/vademecum

@@ -27,9 +27,9 @@ from vademecum.articles.versions import find_or_create_article, last_updated, ma
 from vademecum.cli import app
 from vademecum.errors import ConflictError, InvalidQueryError, InvalidTransition, PermissionDenied
 from vademecum.services import articles as service
+from vademecum.services.accounts import add_user
 from vademecum.services.ask import ask
 from vademecum.services.runtime import Runtime, open_runtime
-from vademecum.services.users import add_user
 from vademecum.settings import Settings
 
 # A question from tests/test_ask.py that the demo corpus answers from its PDQ summary.

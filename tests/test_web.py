@@ -54,7 +54,7 @@ def test_corpus_api(app_client: TestClient, demo_settings: Settings):
 
 
 def test_stats_page_shows_the_figures(app_client: TestClient, demo_settings: Settings):
-    response = app_client.get("/")
+    response = app_client.get("/corpus")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     counts = stored_counts(demo_settings)
@@ -64,7 +64,7 @@ def test_stats_page_shows_the_figures(app_client: TestClient, demo_settings: Set
 
 
 def test_search_page_escapes_source_text(app_client: TestClient):
-    response = app_client.get("/", params={"q": "<script>alert(1)</script> somatostatin"})
+    response = app_client.get("/corpus", params={"q": "<script>alert(1)</script> somatostatin"})
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text
@@ -79,6 +79,6 @@ def test_search_api_refuses_an_empty_query(app_client: TestClient):
 
 def test_empty_store_page(settings: Settings):
     with TestClient(create_app(settings)) as client:
-        response = client.get("/")
+        response = client.get("/corpus")
     assert response.status_code == 200
     assert "Nothing has been ingested yet" in response.text

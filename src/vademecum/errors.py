@@ -59,3 +59,15 @@ class ConflictError(VademecumError):
 
 class NotFoundError(VademecumError):
     """A requested item (article, version, user) does not exist."""
+
+
+class AuthenticationError(VademecumError):
+    """A sign-in or credential was refused: wrong name or password, unknown or revoked token."""
+
+
+class TooManyAttempts(AuthenticationError):
+    """Too many failed sign-ins for this user name or client; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +54,14 @@ class SearchSettings(BaseModel):
     max_query_chars: int = Field(2000, ge=1, description="Longest query accepted, in characters.")
     title_boost: float = Field(2.0, ge=0, description="Weight of the document title field.")
     section_boost: float = Field(1.5, ge=0, description="Weight of the section path field.")
+    dense: bool = Field(
+        False,
+        description="Fuse the lexical ranking with dense retrieval (needs `pip install '.[dense]'` and "
+        "`vademecum index embed`).",
+    )
+    dense_rrf_k: int = Field(
+        10, ge=1, description="Reciprocal rank fusion constant k of the dense fusion (tuned on BioASQ 7b-9b)."
+    )
 
 
 class WebSettings(BaseModel):
@@ -63,6 +71,24 @@ class WebSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address the web server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the first admin, created on first start when there is no admin; "
+        "unset: a random one is printed once.",
+    )
+    session_hours: int = Field(12, ge=1, description="How long a sign-in lasts without activity, in hours.")
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Mark cookies Secure: `auto` when the request came over HTTPS (behind a proxy, run uvicorn "
+        "with --proxy-headers), `always`, or `never`.",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per user name or client address within the window."
+    )
+    login_window_seconds: int = Field(900, ge=1, description="Window over which failed sign-ins are counted.")
+    editorial_policy_file: Path | None = Field(
+        None, description="Text file whose paragraphs replace the built-in editorial policy page."
+    )
 
 
 class Settings(BaseSettings):

@@ -18,6 +18,9 @@ action                             meaning (from → to review state)
 ``vademecum.review.approve``       approved (under_review → approved)
 ``vademecum.review.request_changes``  sent back (under_review → changes_requested)
 ``vademecum.user.create``          a user account was created
+``vademecum.user.set_password``    a user's password was set (their browser sessions end)
+``vademecum.user.token_create``    an API token was created
+``vademecum.user.token_revoke``    an API token was revoked
 =================================  ==================================================================
 """
 
@@ -42,6 +45,9 @@ ACTIONS: dict[str, str] = {
     "vademecum.review.approve": "Approved",
     "vademecum.review.request_changes": "Changes requested",
     "vademecum.user.create": "User created",
+    "vademecum.user.set_password": "Password set",
+    "vademecum.user.token_create": "API token created",
+    "vademecum.user.token_revoke": "API token revoked",
 }
 
 

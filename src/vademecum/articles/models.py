@@ -87,7 +87,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    # None until password hashing lands (issue 4 item 4); such a user cannot sign in.
+    # argon2id (vademecum.accounts.passwords); None: the user cannot sign in until a password is set.
     password_hash: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

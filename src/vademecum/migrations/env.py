@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from vademecum.accounts import models as account_models  # noqa: F401  (registers the sign-in tables)
 from vademecum.articles import models as article_models  # noqa: F401  (registers the editorial tables)
 from vademecum.db import Base, create_db_engine
 from vademecum.evidence import models  # noqa: F401  (registers the tables on Base.metadata)

@@ -1,42 +1,129 @@
-"""The web application, built from settings."""
+"""The web application, built from settings: pages, REST API, sign-in, and one mapping of errors to HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from vademecum import __version__
-from vademecum.errors import InvalidQueryError
+from vademecum.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidQueryError,
+    InvalidTransition,
+    NotFoundError,
+    NotIngestedError,
+    PermissionDenied,
+    TooManyAttempts,
+    VademecumError,
+)
+from vademecum.services.accounts import ensure_first_admin
 from vademecum.services.runtime import open_runtime
 from vademecum.settings import Settings
-from vademecum.web.routers import api_corpus, pages_corpus
+from vademecum.web.cookies import set_cookie
+from vademecum.web.deps import CSRF_COOKIE, CsrfError, authentication, templates
+from vademecum.web.routers import api_accounts, api_articles, api_corpus, pages_auth, pages_corpus
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+logger = logging.getLogger(__name__)
+
+# Most specific first: the first class an error is an instance of decides its status.
+_STATUS: tuple[tuple[type[VademecumError], int], ...] = (
+    (TooManyAttempts, 429),
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidTransition, 409),
+    (InvalidQueryError, 422),
+    (NotIngestedError, 503),
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request=request, name="error.html", context={"status": status, "message": message}, status_code=status
+    )
+
+
+async def _vademecum_error(request: Request, error: Exception) -> Response:
+    status = next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
+    anonymous = getattr(request.state, "auth", None) is None
+    if (
+        not _is_api(request)
+        and status == 403
+        and anonymous
+        and not isinstance(error, CsrfError)
+        and request.method == "GET"
+    ):
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyAttempts) else {}
+    if isinstance(error, AuthenticationError) and status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if _is_api(request):
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+    response = _error_page(request, status, str(error))
+    response.headers.update(headers)
+    return response
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if _is_api(request):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+    return _error_page(request, error.status_code, str(error.detail))
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving the corpus pages and API over the runtime built from ``settings``."""
+    """A FastAPI app serving Vademecum's pages and REST API over the runtime built from ``settings``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = open_runtime(settings)
+        runtime = open_runtime(settings)
+        app.state.runtime = runtime
+        password = ensure_first_admin(runtime)
+        if password is not None:
+            # Shown once, on the console of whoever started the server; only its hash is stored.
+            print(f"Created the first admin: user 'admin', password {password}  (shown only now)", flush=True)
         try:
             yield
         finally:
-            app.state.runtime.close()
+            runtime.close()
 
-    app = FastAPI(title="Vademecum", version=__version__, lifespan=lifespan)
+    # Every route resolves who is asking first, so a bad API token is refused everywhere, not only
+    # where a route happens to need the user.
+    app = FastAPI(title="Vademecum", version=__version__, lifespan=lifespan, dependencies=[Depends(authentication)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages_corpus.router)
-    app.include_router(api_corpus.router)
+    for router in (
+        pages_auth.router,
+        pages_corpus.router,
+        api_corpus.router,
+        api_articles.router,
+        api_accounts.router,
+    ):
+        app.include_router(router)
+    app.add_exception_handler(VademecumError, _vademecum_error)
+    app.add_exception_handler(HTTPException, _http_error)
 
-    @app.exception_handler(InvalidQueryError)
-    async def invalid_query(_request: Request, error: InvalidQueryError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+    @app.middleware("http")
+    async def anonymous_csrf_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A page that rendered a form for an anonymous visitor made a CSRF token; the browser keeps it here.
+        response = await call_next(request)
+        token = getattr(request.state, "new_csrf_token", None)
+        if token is not None:
+            set_cookie(response, request, settings.web, CSRF_COOKIE, token, max_age=None)
+        return response
 
     return app

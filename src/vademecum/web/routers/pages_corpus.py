@@ -27,7 +27,7 @@ class CorpusPageContext:
     error: str | None = None
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/corpus", response_class=HTMLResponse)
 def corpus_page(
     request: Request, runtime: RuntimeDep, q: Annotated[str, Query(description="Passage search.")] = ""
 ) -> HTMLResponse:

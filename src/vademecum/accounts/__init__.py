@@ -1,0 +1,1 @@
+"""Accounts: password hashes, sign-in sessions, API tokens and the sign-in throttle."""
