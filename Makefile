@@ -39,13 +39,15 @@ format: $(BIN)/vademecum
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-## bench: demo ingest time, MEDLINE throughput (100k records), search latency, vocabulary; JSON in bench/results/
+## bench: demo ingest time, MEDLINE throughput (100k records), search and ask latency, vocabulary, and a web load
+## check (20 clients asking and reading for 30 s against `vademecum serve`); JSON in bench/results/
 bench: $(BIN)/vademecum
 	$(BIN)/python bench/ingest_demo.py
 	$(BIN)/python bench/medline_throughput.py
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/ask_latency.py
 	$(BIN)/python bench/vocabulary_timing.py
+	$(BIN)/python bench/web_load.py
 
 ## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
 bench-vocab: $(BIN)/vademecum

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-ARTICLE_SCHEMA_VERSION = "1.0"
+ARTICLE_SCHEMA_VERSION = "1.1"
 EVIDENCE_KEY_TEMPLATE = "ev-{passage_id}"
 
 
@@ -51,12 +51,14 @@ class CitedSentence:
     """A sentence taken verbatim from a source passage (``text == passage.text[start:end]``).
 
     ``supporting`` lists further passages that say the same thing (merged near-duplicates);
-    all of them are cited.
+    all of them are cited. ``edited`` is True when an editor rewrote the sentence: its text is then
+    the editor's, and ``source`` is the passage it was edited from (:mod:`vademecum.articles.edits`).
     """
 
     text: str
     source: SourceLocation
     supporting: tuple[SourceLocation, ...] = ()
+    edited: bool = False
 
     @property
     def keys(self) -> tuple[str, ...]:

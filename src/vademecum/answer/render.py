@@ -44,6 +44,7 @@ from vademecum.answer.article import (
     Reference,
     ReferenceKind,
 )
+from vademecum.answer.citations import passage_id_of
 from vademecum.errors import CitationError
 
 SECTION_HEADINGS = {
@@ -63,9 +64,10 @@ REFERENCE_HEADINGS = {
     ReferenceKind.RESEARCH: "Research",
 }
 REVIEW_STEPS = ("Submitted", "Under Review", "Approved")
-# An article from `ask` has not been reviewed yet; the editorial workflow will supply other states.
+# An article from `ask` has not been reviewed yet; the web app passes the workflow's state (ReviewStatus).
 CURRENT_STEP = "Submitted"
 PENDING_NOTE = "Pending review by the Medical Advisory Board."
+NOT_APPROVED_TEXT = "not yet approved"
 REVIEW_LINE = "All articles are reviewed for accuracy by our Medical Advisory Board"
 POLICY_URL = "/policy"
 DRUG_INFORMATION_LABEL = "NCI drug information"
@@ -180,6 +182,8 @@ def provenance_line(article: Article) -> str:
 
 # --- Markdown -------------------------------------------------------------------------------------------
 
+# After a sentence an editor rewrote. Source text escapes "_", so no source can print this mark.
+MD_EDITED_MARK = "_(edited)_"
 _MD_INLINE = re.compile(r"([\\`*_\[\]<])|&(?=#?\w+;)")
 _MD_LINE_START = re.compile(r"^([#>+=|-]|\d+(?=[.)](?:\s|$)))")
 
@@ -218,9 +222,15 @@ def sentence_keys(sentences: Iterable[CitedSentence]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for sentence in sentences for key in sentence.keys))
 
 
+def md_sentence(sentence: CitedSentence, indent: str = "") -> str:
+    """One sentence escaped for Markdown, followed by :data:`MD_EDITED_MARK` when an editor rewrote it."""
+    text = md_text(sentence.text, indent)
+    return f"{text} {MD_EDITED_MARK}" if sentence.edited else text
+
+
 def _md_sentences(sentences: Iterable[CitedSentence], numbers: dict[str, int], indent: str) -> str:
     sentences = tuple(sentences)
-    body = " ".join(md_text(sentence.text, indent) for sentence in sentences)
+    body = " ".join(md_sentence(sentence, indent) for sentence in sentences)
     cite = md_citations(sentence_keys(sentences), numbers)
     return f"{body} {cite}".rstrip()
 
@@ -371,8 +381,31 @@ def _long_date(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _context(article: Article) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ReviewStatus:
+    """What an article's header says about its review: badge, stepper, pending note and "Last updated".
+
+    ``label`` is the badge text (a review state's display label, e.g. "Changes Requested"); ``step`` is the
+    stepper step marked current (one of :data:`REVIEW_STEPS`); ``last_updated`` is the date of the current
+    approved version (None: "not yet approved"); ``pending`` shows the pending-review banner.
+    """
+
+    label: str
+    step: str
+    last_updated: dt.date | None
+    pending: bool
+
+
+def standalone_review_status(article: Article) -> ReviewStatus:
+    """The header of an article straight from ``ask`` (CLI, export): submitted, dated when it was generated."""
+    return ReviewStatus(label=CURRENT_STEP, step=CURRENT_STEP, last_updated=article.generated_at.date(), pending=True)
+
+
+def _context(article: Article, review: ReviewStatus | None = None) -> dict[str, Any]:
     numbers = article.citation_numbers
+    review = review or standalone_review_status(article)
+    if review.step not in REVIEW_STEPS:
+        raise ValueError(f"unknown review step {review.step!r}; expected one of {', '.join(REVIEW_STEPS)}")
 
     def cite(keys: Iterable[str]) -> tuple[Citation, ...]:
         return citations(keys, numbers)
@@ -382,8 +415,10 @@ def _context(article: Article) -> dict[str, Any]:
         "headings": SECTION_HEADINGS,
         "key_considerations_heading": KEY_CONSIDERATIONS_HEADING,
         "steps": REVIEW_STEPS,
-        "current_step": CURRENT_STEP,
-        "pending_note": PENDING_NOTE,
+        "current_step": review.step,
+        "status_label": review.label,
+        "pending_note": PENDING_NOTE if review.pending else None,
+        "passage_of": lambda key: passage_id_of(key) or "",
         "review_line": REVIEW_LINE,
         "policy_url": POLICY_URL,
         "provenance": provenance_line(article),
@@ -395,14 +430,17 @@ def _context(article: Article) -> dict[str, Any]:
         "cited_study_links": cited_study_links,
         "dose_notes": dose_notes,
         "keys_of": sentence_keys,
-        "last_updated": article.generated_at.date(),
-        "last_updated_text": _long_date(article.generated_at.date()),
+        "last_updated": review.last_updated,
+        "last_updated_text": _long_date(review.last_updated) if review.last_updated else NOT_APPROVED_TEXT,
     }
 
 
-def to_html_fragment(article: Article) -> str:
-    """The article as one ``<article>`` element, for embedding in the web app's pages."""
-    return _ENVIRONMENT.get_template("_article.html").render(_context(article))
+def to_html_fragment(article: Article, review: ReviewStatus | None = None) -> str:
+    """The article as one ``<article>`` element, for embedding in the web app's pages.
+
+    ``review`` is the stored version's review status; by default the article is shown as just generated.
+    """
+    return _ENVIRONMENT.get_template("_article.html").render(_context(article, review))
 
 
 def to_html(article: Article) -> str:

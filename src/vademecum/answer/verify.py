@@ -1,4 +1,8 @@
-"""Verification of a composed article: every sentence is its source's text, every citation resolves."""
+"""Verification of a composed article: every sentence is its source's text, every citation resolves.
+
+A sentence an editor rewrote (``CitedSentence.edited``) is the editor's text, so it is not compared
+with its passage; the passage it was edited from must still be in the store, in the same document.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ def article_sentences(article: Article) -> Iterator[CitedSentence]:
 
 
 def verify_article(session: Session, article: Article) -> list[str]:
-    """Problems found: a sentence that is not its passage's text at its offsets, or a citation problem."""
+    """Problems found: a sentence that is not its passage's text at its offsets (unless edited), a
+    passage missing from the store or belonging to another document, or a citation problem."""
     sentences = list(article_sentences(article))
     locations: list[SourceLocation] = [s.source for s in sentences]
     passages = store.passages_by_id(session, (location.passage_id for location in locations))
@@ -32,7 +37,7 @@ def verify_article(session: Session, article: Article) -> list[str]:
         passage = passages.get(location.passage_id)
         if passage is None:
             problems.append(f"{location.key}: passage not in the store")
-        elif passage.text[location.start : location.end] != sentence.text:
+        elif not sentence.edited and passage.text[location.start : location.end] != sentence.text:
             problems.append(f"{location.key}: sentence differs from the source text at {location.start}-{location.end}")
         elif passage.document_id != location.document_id:
             problems.append(f"{location.key}: belongs to {passage.document_id}, not {location.document_id}")

@@ -237,11 +237,13 @@ def new_version(
     action: str,
     comment: str | None = None,
     expected_revision: int | None = None,
+    data: dict[str, Any] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
 ) -> ArticleVersion:
     """changes_requested or approved → submitted: add a regenerated or edited version with a new review.
 
     ``action`` is ``"regenerate"`` or ``"edit"``; ``expected_revision`` is the article's revision.
+    ``data`` adds to the audit entry's data (e.g. which sentences an edit changed).
     The previous version's review keeps its final state as history.
     """
     if action not in NEW_VERSION_ACTIONS:
@@ -261,7 +263,7 @@ def new_version(
             from_status=old,
             to_status=new,
             comment=comment,
-            data={"version": version.number},
+            data={"version": version.number, **(data or {})},
             now=lambda: version.created_at,
         )
         session.flush()

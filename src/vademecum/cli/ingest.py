@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vademecum.cli.articles import print_freshness
 from vademecum.cli.common import console, err_console, runtime_for_command
 from vademecum.errors import VademecumError
 from vademecum.services import ingest as ingest_service
@@ -60,6 +61,8 @@ def ingest(
     for key in sorted(report.counts):
         summary.add_row(key.replace("_", " "), f"{report.counts[key]:,}")
     console.print(summary)
+    if report.freshness is not None:
+        print_freshness(report.freshness)
     for problem in report.problems:
         where = f"{problem.source} (record {problem.record})" if problem.record else problem.source
         err_console.print(f"[red]failed:[/red] {where}: {problem.message}", highlight=False)

@@ -17,11 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vademecum.answer.article import Article as ComposedArticle
+from vademecum.answer.citations import reference_sources
 from vademecum.answer.render import to_dict
+from vademecum.answer.verify import verify_article
 from vademecum.articles import policy, workflow
+from vademecum.articles.edits import EditableSentence, Edits, apply_edits, editable_sentences, load_article
 from vademecum.articles.models import Article, ArticleVersion, AuditEntry, Review, User, utcnow
 from vademecum.articles.versions import find_article, find_or_create_article, last_updated, normalise_question
-from vademecum.errors import NotFoundError
+from vademecum.errors import CitationError, ConflictError, NotFoundError
 from vademecum.services.ask import ask
 from vademecum.services.runtime import Runtime
 
@@ -270,6 +273,67 @@ def edit(
         action=workflow.EDIT,
         comment=comment,
         expected_revision=expected_revision,
+        now=now,
+    )
+    return article_state(article)
+
+
+@dataclass(frozen=True, slots=True)
+class EditForm:
+    """What an editor edits: the article's current version, sentence by sentence in reading order."""
+
+    state: ArticleState
+    sentences: tuple[EditableSentence, ...]
+
+
+def edit_form(session: Session, actor: User | None, article_id: int) -> EditForm:
+    """The sentences of the current version for ``actor`` to edit.
+
+    Raises InvalidTransition when the current version cannot be edited now (it is in review),
+    PermissionDenied unless ``actor`` may edit, NotFoundError for an unknown article.
+    """
+    article = _check_new_version(session, actor, article_id, workflow.EDIT)
+    state = article_state(article)
+    return EditForm(state=state, sentences=editable_sentences(state.article_json))
+
+
+def edit_sentences(
+    session: Session,
+    actor: User | None,
+    article_id: int,
+    changes: Edits,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Add an editor's version made by rewriting or removing sentences of the current version.
+
+    ``changes`` maps sentence positions (1 = first in reading order) to a new text, or None to remove
+    the sentence (:mod:`vademecum.articles.edits`). The audit entry's data says which positions changed.
+    Raises InvalidQueryError naming a bad position or text (nothing is written), InvalidTransition,
+    PermissionDenied, NotFoundError, or ConflictError when the article changed since ``expected_revision``
+    or the corpus no longer holds the passages the version cites.
+    """
+    article = _check_new_version(session, actor, article_id, workflow.EDIT)
+    current = workflow.current_review(article).version
+    sources = reference_sources(session, current.article_json.get("citation_numbers", {}))
+    try:
+        result = apply_edits(current.article_json, changes, sources.get)
+    except CitationError as error:
+        raise ConflictError(f"{error}; the corpus changed since this version was made: regenerate it") from error
+    problems = verify_article(session, load_article(result.article_json))
+    if problems:
+        raise ConflictError(f"the edited article does not verify: {'; '.join(problems[:5])}")
+    workflow.new_version(
+        session,
+        article,
+        result.article_json,
+        actor,
+        action=workflow.EDIT,
+        comment=comment,
+        expected_revision=expected_revision,
+        data={"edited_from": current.number, "replaced": list(result.replaced), "removed": list(result.removed)},
         now=now,
     )
     return article_state(article)

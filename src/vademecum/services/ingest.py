@@ -3,7 +3,9 @@
 A file is read, graded and stored inside one database transaction and its index changes are
 committed right after; any error in the file rolls both back, is recorded against the run with
 the file (and record) it concerns, and the run goes on with the next file. Files whose bytes were
-already ingested by the same reader version are skipped, so re-ingesting changes nothing.
+already ingested by the same reader version are skipped, so re-ingesting changes nothing. A run that
+added, replaced or deleted documents ends by checking approved articles for newer evidence
+(:mod:`vademecum.services.freshness`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from vademecum.evidence import store
 from vademecum.evidence.models import EvidenceDocument, IngestError, IngestRun, SourceFile, utcnow
 from vademecum.records import DeletedDocument, SourceDocument, SourceRecord
 from vademecum.search.index import IndexedPassage, PassageIndex
+from vademecum.services.freshness import FreshnessReport, check_freshness
 from vademecum.services.runtime import Runtime
 from vademecum.sources import registry
 from vademecum.sources.archives import open_source
@@ -34,6 +37,8 @@ from vademecum.vocab.compile import compile_vocabulary, needs_compile
 DEMO_SOURCES = ("guidelines", "drug-info", "labels/spl", "pubmed", "pubmedqa/ori_pqal.json")
 DEMO_VOCABULARY = "vocab"
 SECTION_SEPARATOR = " › "
+# Counts of a run that changed the evidence approved articles may rest on.
+DOCUMENT_CHANGES = ("documents_added", "documents_updated", "documents_deleted")
 
 
 class IngestObserver(Protocol):
@@ -63,6 +68,8 @@ class IngestReport:
     counts: Counter[str] = field(default_factory=Counter)
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
+    # The stale check of approved articles that followed, when the run changed documents.
+    freshness: FreshnessReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -130,6 +137,8 @@ def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserv
         session.add_all(
             IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message) for p in report.problems
         )
+    if any(report.counts[key] for key in DOCUMENT_CHANGES):
+        report.freshness = check_freshness(runtime)
     return report
 
 

@@ -30,7 +30,19 @@ from vademecum.services.runtime import open_runtime
 from vademecum.settings import Settings
 from vademecum.web.cookies import set_cookie
 from vademecum.web.deps import CSRF_COOKIE, CsrfError, authentication, templates
-from vademecum.web.routers import api_accounts, api_articles, api_corpus, pages_auth, pages_corpus
+from vademecum.web.routers import (
+    api_accounts,
+    api_articles,
+    api_corpus,
+    pages_articles,
+    pages_auth,
+    pages_corpus,
+    pages_edit,
+    pages_home,
+    pages_passages,
+    pages_policy,
+    pages_review,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger(__name__)
@@ -108,6 +120,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         pages_auth.router,
+        pages_home.router,
+        pages_articles.router,
+        pages_edit.router,
+        pages_passages.router,
+        pages_review.router,
+        pages_policy.router,
         pages_corpus.router,
         api_corpus.router,
         api_articles.router,
