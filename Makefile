@@ -5,12 +5,17 @@ BIN := $(VENV)/bin
 export VADEMECUM_HOME ?= var
 export VADEMECUM_CORPUS ?= ../shared/corpus
 
-.PHONY: run test lint format bench bench-vocab eval ingest serve clean
+.PHONY: run test lint format bench bench-dense bench-vocab eval ingest serve clean
 
 $(BIN)/vademecum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The tests also cover the optional dense retriever, so they install it (about 1.5 GB with torch).
+$(VENV)/.dense-installed: $(BIN)/vademecum
+	$(BIN)/pip install --quiet -e '.[test,dense]'
 	touch $@
 
 ## run: create the virtual environment, install, ingest the demo corpus (skipped when current), serve on :8000
@@ -26,7 +31,7 @@ serve: $(BIN)/vademecum
 
 ## test: install test dependencies (and Debian's chromium), lint, start a private PostgreSQL, run the whole
 ## suite on SQLite and PostgreSQL, browser tests included
-test: $(BIN)/vademecum
+test: $(VENV)/.dense-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	scripts/ensure-chromium
@@ -48,6 +53,13 @@ bench: $(BIN)/vademecum
 	$(BIN)/python bench/ask_latency.py
 	$(BIN)/python bench/vocabulary_timing.py
 	$(BIN)/python bench/web_load.py
+
+## bench-dense: the optional dense retriever on the demo corpus: embed its passages (resumable; tens of
+## minutes on 2 cores the first time), then fused search latency, memory and disk beside the lexical search
+bench-dense: $(VENV)/.dense-installed
+	$(BIN)/python bench/ingest_demo.py
+	VADEMECUM_HOME=bench/results/home-demo $(BIN)/vademecum index embed
+	$(BIN)/python bench/dense_latency.py
 
 ## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
 bench-vocab: $(BIN)/vademecum

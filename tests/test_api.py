@@ -322,15 +322,21 @@ def test_take_then_approve_writes_exactly_these_audit_rows(world: World) -> None
     assert stale.status_code == 409
 
 
-@pytest.mark.parametrize(("state", "action"), list(itertools.product(REVIEW_STATES, WORKFLOW_ACTIONS)))
+# Allowed new versions need stored passages to cite: test_new_versions_over_http runs them on the demo store.
+PAIRS_WITHOUT_CORPUS = [
+    (state, action)
+    for state, action in itertools.product(REVIEW_STATES, WORKFLOW_ACTIONS)
+    if not ((state, action) in TRANSITIONS and action in NEW_VERSION_ACTIONS)
+]
+
+
+@pytest.mark.parametrize(("state", "action"), PAIRS_WITHOUT_CORPUS)
 def test_every_transition_over_http(world: World, state: str, action: str) -> None:
     """Each (state, action) pair of the workflow, by an admin who may do everything but approve their own."""
     bring_to(world, world.article_id, state)
     url, body = request_for(action, world.article_id)
     before = audit_rows(world.runtime)
     allowed = (state, action) in TRANSITIONS
-    if allowed and action in NEW_VERSION_ACTIONS:
-        pytest.skip("allowed new versions need the corpus: test_new_versions_over_http runs them on the demo store")
     response = world.client.post(url, json=body, headers=world.bearer("adm"))
     if allowed:
         assert response.status_code == 200, response.text

@@ -120,22 +120,23 @@ def test_cli_rejects_missing_queries():
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
-    from vademecum.search.dense import reciprocal_rank_fusion
+    from vademecum.search.dense import fused_scores
 
-    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], depth=10, k=10)
+    fused = fused_scores([[1, 2, 3], [3, 1, 4]], k=10)
     # 1: 1/11 + 1/12; 3: 1/13 + 1/11; 2: 1/12; 4: 1/13
-    assert fused == [1, 3, 2, 4]
-    assert reciprocal_rank_fusion([[5, 6], []], depth=1) == [5]
+    assert list(fused) == [1, 3, 2, 4]
+    assert fused[1] == pytest.approx(1 / 11 + 1 / 12)
+    assert list(fused_scores([[5, 6], []], k=10)) == [5, 6]
 
 
-def test_dense_ranking_orders_by_cosine():
+def test_best_positions_order_by_cosine():
     import numpy as np
 
-    from vademecum.search.dense import dense_ranking
+    from vademecum.search.dense import best_positions
 
     matrix = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
-    assert dense_ranking(matrix, np.array([0.0, 1.0], dtype=np.float32), depth=2) == [1, 2]
-    assert dense_ranking(matrix, np.array([1.0, 0.0], dtype=np.float32), depth=5) == [0, 2, 1]
+    assert best_positions(matrix @ np.array([0.0, 1.0], dtype=np.float32), depth=2).tolist() == [1, 2]
+    assert best_positions(matrix @ np.array([1.0, 0.0], dtype=np.float32), depth=5).tolist() == [0, 2, 1]
 
 
 def test_dense_without_the_optional_package_is_a_clear_error():

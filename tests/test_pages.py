@@ -202,7 +202,7 @@ def test_diff_shows_the_sentence_an_editor_removed(site: TestClient, site_runtim
     history = tree_of(site.get(f"/articles/{state.article_id}/history"))
     rows = [[td.text_content().strip() for td in row.xpath("td")] for row in history.xpath("//tr[@class='audit-row']")]
     assert [(row[1], row[2], row[3], row[4], row[5]) for row in rows] == [
-        ("system", "vademecum.article.create", "", "Submitted", ""),
+        ("Vademecum", "vademecum.article.create", "", "Submitted", ""),
         ("diff_reviewer", "vademecum.review.take", "Submitted", "Under Review", ""),
         ("diff_reviewer", "vademecum.review.request_changes", "Under Review", "Changes Requested", "please shorten"),
         ("diff_editor", "vademecum.article.edit", "Changes Requested", "Submitted", "removed the first sentence"),
@@ -211,7 +211,7 @@ def test_diff_shows_the_sentence_an_editor_removed(site: TestClient, site_runtim
         [td.text_content().strip() for td in row.xpath("td")] for row in history.xpath("//tr[@class='version-row']")
     ]
     assert [(row[0], row[4], row[5], row[6]) for row in versions] == [
-        ("1", "system", "generated", "Changes Requested"),
+        ("1", "Vademecum", "generated", "Changes Requested"),
         ("2", "diff_editor", "edited", "Submitted"),
     ]
 

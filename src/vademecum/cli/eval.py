@@ -22,7 +22,9 @@ JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the 
 
 
 def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | None, dense: bool) -> None:
-    result = runner.run(benchmark, DenseEncoder.load() if dense else None)
+    # The pool's vectors are kept in the data directory, so only the first --dense run on a pool embeds it.
+    cache_dir = get_settings().home / "embeddings"
+    result = runner.run(benchmark, DenseEncoder.load() if dense else None, cache_dir if dense else None)
     ours, theirs = result.systems[runner.VADEMECUM], result.systems[runner.BASELINE]
     table = Table(title=f"{result.benchmark}: {result.questions:,} questions, {result.passages:,} passages")
     table.add_column("questions")

@@ -17,4 +17,4 @@ def serve(
 ) -> None:
     """Serve the web app."""
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.web.host, port=port or settings.web.port)
+    uvicorn.run(create_app(settings, warm_up=True), host=host or settings.web.host, port=port or settings.web.port)

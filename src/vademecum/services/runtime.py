@@ -14,6 +14,7 @@ from vademecum.answer.clinical import ClinicalVocabulary
 from vademecum.answer.understand import CANDIDATE_CONFIDENCE
 from vademecum.db import create_db_engine, create_session_factory, upgrade_database
 from vademecum.errors import NotIngestedError
+from vademecum.search.hybrid import open_passage_index
 from vademecum.search.index import PassageIndex
 from vademecum.settings import Settings
 from vademecum.vocab.abbreviations import AbbreviationDictionary
@@ -42,9 +43,9 @@ class Runtime:
 
     @property
     def index(self) -> PassageIndex:
-        """The passage index, opened on first use."""
+        """The passage index, opened on first use: hybrid (lexical + dense) when ``search.dense`` is on."""
         if self._index is None:
-            self._index = PassageIndex(self.settings.index_dir, self.settings.index)
+            self._index = open_passage_index(self.settings)
         return self._index
 
     @property

@@ -98,8 +98,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return _error_page(request, error.status_code, str(error.detail))
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving Vademecum's pages and REST API over the runtime built from ``settings``."""
+def create_app(settings: Settings, *, warm_up: bool = False) -> FastAPI:
+    """A FastAPI app serving Vademecum's pages and REST API over the runtime built from ``settings``.
+
+    ``warm_up`` opens the vocabularies and the index at start-up (seconds) instead of in the first
+    question's request; the server does, tests need not.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +113,9 @@ def create_app(settings: Settings) -> FastAPI:
         if password is not None:
             # Shown once, on the console of whoever started the server; only its hash is stored.
             print(f"Created the first admin: user 'admin', password {password}  (shown only now)", flush=True)
+        if warm_up and settings.vocab_path.is_file():
+            runtime.vocabulary  # noqa: B018  (opened for its side effect)
+            runtime.index.count()
         try:
             yield
         finally:
