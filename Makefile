@@ -65,9 +65,10 @@ bench-dense: $(VENV)/.dense-installed
 bench-vocab: $(BIN)/vademecum
 	$(BIN)/python bench/abbreviation_confidence.py
 
-## eval: retrieval quality beside a BM25 baseline: BioASQ Task 10b over the 7b-10b snippet pool, PubMedQA
+## eval: retrieval quality (lexical, and fused with the dense retriever) beside a BM25 baseline: BioASQ Task 10b
+## over the 7b-10b snippet pool, PubMedQA
 EVAL ?= ../shared/eval
-eval: $(BIN)/vademecum
+eval: $(VENV)/.dense-installed
 	$(BIN)/vademecum eval bioasq --pool $(EVAL)/bioasq --queries $(EVAL)/bioasq/10B* --json bench/results/eval-bioasq.json
 	$(BIN)/vademecum eval pubmedqa $(EVAL)/pubmedqa/test_ground_truth.json --json bench/results/eval-pubmedqa.json
 

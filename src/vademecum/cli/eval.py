@@ -13,7 +13,7 @@ from vademecum.cli.common import console, err_console
 from vademecum.errors import VademecumError
 from vademecum.evaluation import bioasq, pubmedqa, runner
 from vademecum.evaluation.bioasq import Benchmark
-from vademecum.search.dense import DenseEncoder
+from vademecum.search.dense import MISSING, DenseEncoder
 from vademecum.settings import get_settings
 
 app = typer.Typer(help="Retrieval quality on BioASQ and PubMedQA, beside a plain BM25 baseline.", no_args_is_help=True)
@@ -21,31 +21,57 @@ app = typer.Typer(help="Retrieval quality on BioASQ and PubMedQA, beside a plain
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON to this file.")]
 
 
-def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | None, dense: bool) -> None:
-    # The pool's vectors are kept in the data directory, so only the first --dense run on a pool embeds it.
-    cache_dir = get_settings().home / "embeddings"
-    result = runner.run(benchmark, DenseEncoder.load() if dense else None, cache_dir if dense else None)
-    ours, theirs = result.systems[runner.VADEMECUM], result.systems[runner.BASELINE]
+SYSTEM_LABELS = {
+    runner.VADEMECUM: "Vademecum",
+    runner.VADEMECUM_DENSE: "Vademecum + dense",
+    runner.BASELINE: "bm25s baseline",
+}
+
+
+def _encoder(dense: bool | None) -> DenseEncoder | None:
+    """The dense encoder when asked for (``True``), or by default (``None``) when its package is installed."""
+    if dense is False:
+        return None
+    if dense is None and not DenseEncoder.installed():
+        err_console.print(f"the dense retriever is not installed, so Vademecum is measured lexical only: {MISSING}")
+        return None
+    return DenseEncoder.load()
+
+
+def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | None, dense: bool | None) -> None:
+    encoder = _encoder(dense)
+    # The pool's vectors are kept in the data directory, so only the first dense run on a pool embeds it.
+    cache_dir = get_settings().home / "embeddings" if encoder is not None else None
+    result = runner.run(benchmark, encoder, cache_dir)
+    names = list(result.systems)
+    ours = [name for name in names if name != runner.BASELINE]
     table = Table(title=f"{result.benchmark}: {result.questions:,} questions, {result.passages:,} passages")
     table.add_column("questions")
     table.add_column("metric")
-    table.add_column("Vademecum", justify="right")
-    table.add_column("bm25s baseline", justify="right")
-    table.add_column("ratio", justify="right")
-    groups = [("all", result.questions, ours.overall, theirs.overall)]
+    for name in names:
+        table.add_column(SYSTEM_LABELS[name], justify="right")
+    for name in ours:
+        table.add_column("ratio" if name == runner.VADEMECUM else "ratio + dense", justify="right")
+    groups: list[tuple[str, int, dict[str, dict[str, float]]]] = [
+        ("all", result.questions, {name: system.overall for name, system in result.systems.items()})
+    ]
     if len(result.questions_by_type) > 1:
         groups += [
-            (kind, count, ours.by_type[kind], theirs.by_type[kind]) for kind, count in result.questions_by_type.items()
+            (kind, count, {name: system.by_type[kind] for name, system in result.systems.items()})
+            for kind, count in result.questions_by_type.items()
         ]
-    for label, count, mine, base in groups:
+    for label, count, scores in groups:
+        base = scores[runner.BASELINE]
         for metric in metrics:
-            ratio = f"{mine[metric] / base[metric]:.3f}" if base[metric] else "-"
-            table.add_row(f"{label} ({count})", metric, f"{mine[metric]:.4f}", f"{base[metric]:.4f}", ratio)
+            ratios = [f"{scores[name][metric] / base[metric]:.3f}" if base[metric] else "-" for name in ours]
+            table.add_row(f"{label} ({count})", metric, *(f"{scores[name][metric]:.4f}" for name in names), *ratios)
         table.add_section()
     console.print(table)
     console.print(
-        f"Vademecum: indexed in {ours.index_seconds:.1f} s, queried in {ours.query_seconds:.1f} s; "
-        f"baseline: {theirs.index_seconds:.1f} s, {theirs.query_seconds:.1f} s",
+        "; ".join(
+            f"{SYSTEM_LABELS[name]}: indexed in {system.index_seconds:.1f} s, queried in {system.query_seconds:.1f} s"
+            for name, system in result.systems.items()
+        ),
         highlight=False,
     )
     if json_path is not None:
@@ -53,18 +79,18 @@ def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | No
         console.print(f"wrote {json_path}", highlight=False)
 
 
-def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Path | None, bool]:
-    """Pool files, query files, JSON path and the dense flag from
-    ``--pool A B ... --queries C D ... [--json PATH] [--dense]``.
+def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Path | None, bool | None]:
+    """Pool files, query files, JSON path and the dense choice (True, False, or None: when installed) from
+    ``--pool A B ... --queries C D ... [--json PATH] [--dense | --lexical]``.
 
     Each option takes every word up to the next option, so a shell glob (``--queries dir/10B*``) works.
     """
     found: dict[str, list[str]] = {"--pool": [], "--queries": [], "--json": []}
     current: str | None = None
-    dense = False
+    dense: bool | None = None
     for word in words:
-        if word == "--dense":
-            dense, current = True, None
+        if word in ("--dense", "--lexical"):
+            dense, current = word == "--dense", None
         elif word in found:
             current = word
         elif current is None:
@@ -82,14 +108,15 @@ def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Pa
 @app.command(
     "bioasq",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    options_metavar="--pool DIR_OR_FILES... --queries FILES... [--json PATH] [--dense]",
+    options_metavar="--pool DIR_OR_FILES... --queries FILES... [--json PATH] [--dense | --lexical]",
 )
 def bioasq_command(context: typer.Context) -> None:
     """BioASQ Task B: each question's body against the pool of gold snippets; nDCG@10, Recall@10, MRR@10.
 
     --pool: golden files or directories of them whose snippets form the pool; --queries: golden files whose
     questions are asked (their snippets join the pool too); --json: also write the results to this file;
-    --dense: fuse Vademecum's ranking with the optional dense retriever (pip install '.[dense]').
+    Vademecum is measured lexical, and also fused with the optional dense retriever when it is installed
+    (pip install '.[dense]'); --dense requires the fused run, --lexical skips it.
     """
     pool, queries, json_path, dense = split_bioasq_arguments(list(context.args))
     try:
@@ -110,7 +137,14 @@ def pubmedqa_command(
         typer.Option(help="ori_pqal.json with the 1,000 abstracts; default: pubmedqa/ori_pqal.json in the corpus."),
     ] = None,
     json_path: JsonOption = None,
-    dense: Annotated[bool, typer.Option("--dense", help="Fuse with the optional dense retriever.")] = False,
+    dense: Annotated[
+        bool | None,
+        typer.Option(
+            "--dense/--lexical",
+            help="Also measure the fusion with the optional dense retriever (default: when it is installed).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """PubMedQA: each question against the 1,000 labelled abstracts; Recall@1, Recall@5, MRR."""
     abstracts = abstracts or get_settings().corpus / "pubmedqa" / "ori_pqal.json"

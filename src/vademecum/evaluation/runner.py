@@ -22,6 +22,7 @@ from vademecum.settings import IndexSettings
 # How many passages each system returns per question: 10 for the @10 metrics, more so that MRR sees past them.
 DEPTH = 100
 VADEMECUM = "vademecum"
+VADEMECUM_DENSE = "vademecum+dense"
 BASELINE = "bm25s"
 
 
@@ -37,14 +38,14 @@ class SystemResult:
 
 @dataclass(frozen=True, slots=True)
 class EvaluationResult:
-    """Both systems on one benchmark; ``ratio`` is Vademecum / baseline per overall metric."""
+    """The systems on one benchmark; ``ratio[system][metric]`` is a Vademecum system / the baseline, overall."""
 
     benchmark: str
     passages: int
     questions: int
     questions_by_type: dict[str, int]
     systems: dict[str, SystemResult]
-    ratio: dict[str, float | None]
+    ratio: dict[str, dict[str, float | None]]
 
     def to_json(self) -> dict:
         """The result as plain JSON data (the shape documented in docs/retrieval-quality.md)."""
@@ -132,22 +133,25 @@ def baseline_rankings(benchmark: Benchmark) -> tuple[list[list[int]], float, flo
 
 
 def run(benchmark: Benchmark, encoder: DenseEncoder | None = None, cache_dir: Path | None = None) -> EvaluationResult:
-    """Score Vademecum and the baseline on ``benchmark`` (Vademecum's index lives in a temporary directory).
+    """Score Vademecum's lexical search and the baseline on ``benchmark``, and with an ``encoder`` also
+    Vademecum's fused search (lexical + dense, the hybrid index), all in this process.
 
-    With an ``encoder``, Vademecum searches through the hybrid index (lexical fused with dense); the pool's
-    vectors are kept under ``cache_dir`` (default: the temporary directory) and the times include embedding
-    what was not there yet and the questions.
+    Vademecum's indexes live in a temporary directory; the pool's vectors are kept under ``cache_dir``
+    (default: the temporary directory), and the fused system's times include embedding what was not there.
     """
     systems: dict[str, SystemResult] = {}
     with tempfile.TemporaryDirectory(prefix="vademecum-eval-") as work_dir:
-        embeddings = pool_embeddings(benchmark, cache_dir or Path(work_dir)) if encoder is not None else None
-        rankings, index_seconds, query_seconds = vademecum_rankings(
-            benchmark, Path(work_dir) / "index", embeddings, encoder
-        )
-    systems[VADEMECUM] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
+        rankings, index_seconds, query_seconds = vademecum_rankings(benchmark, Path(work_dir) / "lexical")
+        systems[VADEMECUM] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
+        if encoder is not None:
+            embeddings = pool_embeddings(benchmark, cache_dir or Path(work_dir))
+            rankings, index_seconds, query_seconds = vademecum_rankings(
+                benchmark, Path(work_dir) / "hybrid", embeddings, encoder
+            )
+            systems[VADEMECUM_DENSE] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
     rankings, index_seconds, query_seconds = baseline_rankings(benchmark)
     systems[BASELINE] = SystemResult(*_scores(benchmark, rankings), index_seconds, query_seconds)
-    ours, theirs = systems[VADEMECUM].overall, systems[BASELINE].overall
+    theirs = systems[BASELINE].overall
     counts: dict[str, int] = {}
     for question in benchmark.questions:
         counts[question.type] = counts.get(question.type, 0) + 1
@@ -157,5 +161,9 @@ def run(benchmark: Benchmark, encoder: DenseEncoder | None = None, cache_dir: Pa
         questions=len(benchmark.questions),
         questions_by_type=dict(sorted(counts.items())),
         systems=systems,
-        ratio={name: (ours[name] / theirs[name] if theirs[name] else None) for name in ours},
+        ratio={
+            name: {metric: (ours.overall[metric] / theirs[metric] if theirs[metric] else None) for metric in theirs}
+            for name, ours in systems.items()
+            if name != BASELINE
+        },
     )

