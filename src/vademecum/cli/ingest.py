@@ -61,7 +61,8 @@ def ingest(
     for key in sorted(report.counts):
         summary.add_row(key.replace("_", " "), f"{report.counts[key]:,}")
     console.print(summary)
-    if report.freshness is not None:
+    # After an ingest the check is only news when there were approved articles to check.
+    if report.freshness is not None and report.freshness.checked:
         print_freshness(report.freshness)
     for problem in report.problems:
         where = f"{problem.source} (record {problem.record})" if problem.record else problem.source

@@ -123,7 +123,15 @@ def create_app(settings: Settings, *, warm_up: bool = False) -> FastAPI:
 
     # Every route resolves who is asking first, so a bad API token is refused everywhere, not only
     # where a route happens to need the user.
-    app = FastAPI(title="Vademecum", version=__version__, lifespan=lifespan, dependencies=[Depends(authentication)])
+    # No /docs or /redoc: FastAPI's interactive pages load their scripts from a CDN; /openapi.json is served.
+    app = FastAPI(
+        title="Vademecum",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(authentication)],
+        docs_url=None,
+        redoc_url=None,
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         pages_auth.router,
