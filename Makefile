@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export VADEMECUM_HOME ?= var
 export VADEMECUM_CORPUS ?= ../shared/corpus
 
-.PHONY: run test lint format bench bench-dense bench-vocab eval ingest serve clean
+.PHONY: run test lint format bench bench-dense bench-scale bench-vocab eval ingest serve clean
 
 $(BIN)/vademecum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-dense: $(VENV)/.dense-installed
 	$(BIN)/python bench/ingest_demo.py
 	VADEMECUM_HOME=bench/results/home-demo $(BIN)/vademecum index embed
 	$(BIN)/python bench/dense_latency.py
+
+## bench-scale: 1,000,000 MEDLINE records (the real sample re-ingested under new PMIDs) through one process and a
+## 2-worker Dask LocalCluster on a private PostgreSQL: records/s, memory, index size, search/ask p50/p95 (10-20 min)
+bench-scale: $(BIN)/vademecum
+	scripts/with-test-postgres $(BIN)/python bench/scale.py
 
 ## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
 bench-vocab: $(BIN)/vademecum

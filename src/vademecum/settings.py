@@ -91,6 +91,68 @@ class WebSettings(BaseModel):
     )
 
 
+class LiveSettings(BaseModel):
+    """Opt-in connectors to the public services (E-utilities, openFDA, DailyMed, NLM files); off by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        False,
+        description="Allow `vademecum fetch` and `vademecum update` to use the network (or pass --allow-network).",
+    )
+    eutils_url: str = Field(
+        "https://eutils.ncbi.nlm.nih.gov/entrez/eutils", description="Base URL of NCBI E-utilities."
+    )
+    openfda_url: str = Field("https://api.fda.gov", description="Base URL of the openFDA API.")
+    dailymed_url: str = Field("https://dailymed.nlm.nih.gov/dailymed", description="Base URL of DailyMed.")
+    pubmed_files_url: str = Field(
+        "https://ftp.ncbi.nlm.nih.gov/pubmed",
+        description="Base URL of the NLM MEDLINE files (`baseline/` and `updatefiles/` below it).",
+    )
+    ncbi_tool: str = Field("vademecum", description="`tool` parameter sent to E-utilities.")
+    ncbi_email: str | None = Field(None, description="`email` parameter sent to E-utilities (NCBI asks for one).")
+    ncbi_api_key: SecretStr | None = Field(
+        None, description="NCBI API key: E-utilities allow 10 requests/s with one, 3 without."
+    )
+    openfda_api_key: SecretStr | None = Field(
+        None, description="openFDA API key: raises the daily request quota (240 requests/min either way)."
+    )
+    timeout_seconds: float = Field(60.0, gt=0, description="Timeout of one HTTP request, in seconds.")
+    max_attempts: int = Field(
+        5, ge=1, description="Attempts per request before giving up (429, 5xx, truncated body, network error)."
+    )
+    backoff_seconds: float = Field(
+        1.0, ge=0, description="First retry delay; doubled on each further attempt, plus random jitter."
+    )
+    max_backoff_seconds: float = Field(
+        120.0, ge=0, description="Longest wait between attempts, including a server's Retry-After."
+    )
+    pubmed_batch_size: int = Field(
+        500, ge=1, le=10000, description="PubMed records per efetch request (one ingested file each)."
+    )
+
+
+class ClusterSettings(BaseModel):
+    """`vademecum ingest --cluster`: ingestion on Dask distributed, one index shard per task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduler_address: str | None = Field(
+        None,
+        description="Dask scheduler to send ingest tasks to (e.g. `tcp://10.0.0.5:8786`); unset: a local "
+        "cluster bound to 127.0.0.1.",
+    )
+    n_workers: int = Field(2, ge=1, description="Worker processes of the local cluster (one thread each).")
+    files_per_shard: int = Field(
+        8, ge=1, description="Source files per index shard; one shard is one task, rebuilt whole on retry."
+    )
+    task_retries: int = Field(
+        2,
+        ge=0,
+        description="Times Dask re-runs a shard task that raised (a dead worker's task: Dask's `allowed-failures`).",
+    )
+
+
 class Settings(BaseSettings):
     """All of Vademecum's settings."""
 
@@ -105,6 +167,8 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings, description="Search index.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Search.")
     web: WebSettings = Field(default_factory=WebSettings, description="Web server.")
+    live: LiveSettings = Field(default_factory=LiveSettings, description="Live sources (opt-in network).")
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Cluster ingestion (Dask).")
 
     @property
     def resolved_database_url(self) -> str:

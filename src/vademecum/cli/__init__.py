@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vademecum.cli import articles, ask, corpus, get, index, ingest, search, serve, users
+from vademecum.cli import articles, ask, corpus, fetch, get, index, ingest, search, serve, update, users
 from vademecum.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.add_typer(index.app, name="index")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(users.app, name="users")
 app.add_typer(articles.app, name="articles")
+app.add_typer(fetch.app, name="fetch")
+app.command("update")(update.update)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ from vademecum.cli.common import console, err_console, runtime_for_command
 from vademecum.errors import VademecumError
 from vademecum.services import ingest as ingest_service
 
+LOCAL_CLUSTER = "local"
+
 
 class ProgressObserver:
     """Draws a progress bar over files from the ingest service's progress reports."""
@@ -34,8 +36,27 @@ class ProgressObserver:
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to ingest (format detected).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Ingest the demo corpus (setting VADEMECUM_CORPUS).")] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            is_flag=False,
+            flag_value=LOCAL_CLUSTER,
+            metavar="[SCHEDULER_ADDRESS]",
+            help="Ingest on Dask distributed: the scheduler at the address (e.g. tcp://host:8786), or a local "
+            "cluster on 127.0.0.1 (setting VADEMECUM_CLUSTER__*). Needs PostgreSQL as the store.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest evidence files: guidelines, drug labels, PubMed records. Unchanged files are skipped."""
+    paths = list(paths or [])
+    address = None
+    if cluster is not None and cluster != LOCAL_CLUSTER:
+        # `--cluster FILE...`: click reads the first file as the option's value; an address has a scheme.
+        if "://" in cluster or not Path(cluster).exists():
+            address = cluster
+        else:
+            paths.insert(0, Path(cluster))
     if not paths and not demo:
         raise typer.BadParameter("give PATH... or --demo")
     with runtime_for_command() as runtime:
@@ -56,7 +77,13 @@ def ingest(
             console=console,
             transient=True,
         ) as progress:
-            report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress))
+            if cluster is not None:
+                # Imported here: distributed takes a second to import, which every other command would pay.
+                from vademecum.cluster.ingest import ingest_on_cluster
+
+                report = ingest_on_cluster(runtime, targets, address, ProgressObserver(progress))
+            else:
+                report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress))
     summary = Table(title=f"Ingest run {report.run_id} ({report.seconds:.1f} s)", show_header=False)
     for key in sorted(report.counts):
         summary.add_row(key.replace("_", " "), f"{report.counts[key]:,}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import tantivy
+from sqlalchemy.orm import Session, sessionmaker
 
 from vademecum.errors import NotIngestedError
 from vademecum.search.dense import RRF_K, DenseEncoder, fused_scores
@@ -36,6 +37,7 @@ from vademecum.search.embeddings import (
 )
 from vademecum.search.index import IndexedPassage, PassageHit, PassageIndex
 from vademecum.search.query import query_terms
+from vademecum.search.shards import ShardedIndex, has_shards
 from vademecum.settings import IndexSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -216,8 +218,16 @@ class HybridIndex(PassageIndex):
             )
 
 
-def open_passage_index(settings: Settings) -> PassageIndex:
-    """The passage index the settings ask for: hybrid when ``search.dense`` is on, else lexical only."""
+def open_passage_index(settings: Settings, sessions: sessionmaker[Session] | None = None) -> PassageIndex:
+    """The passage index the settings ask for: hybrid when ``search.dense`` is on, else lexical only.
+
+    When a cluster ingest has written index shards (and the store's ``sessions`` are given to tell which
+    are committed), the lexical index is a :class:`ShardedIndex` searching the main index and the shards.
+    """
     if settings.search.dense:
+        if has_shards(settings.index_dir):
+            log.warning("search.dense does not search index shards yet: only the main index is searched")
         return HybridIndex.for_settings(settings)
+    if sessions is not None and has_shards(settings.index_dir):
+        return ShardedIndex(settings.index_dir, settings.index, sessions)
     return PassageIndex(settings.index_dir, settings.index)

@@ -28,6 +28,7 @@ from vademecum.records import DeletedDocument, SourceDocument, SourceRecord
 from vademecum.search.index import IndexedPassage, PassageIndex
 from vademecum.services.freshness import FreshnessReport, check_freshness
 from vademecum.services.runtime import Runtime
+from vademecum.settings import Settings
 from vademecum.sources import registry
 from vademecum.sources.archives import open_source
 from vademecum.vocab.compile import compile_vocabulary, needs_compile
@@ -269,3 +270,92 @@ def rebuild_index(runtime: Runtime) -> int:
         )
     index.commit()
     return count
+
+
+# Cluster path (vademecum.cluster): one shard of files in one store transaction --------------------
+
+
+@dataclass
+class ShardOutcome:
+    """What storing one shard's files did: counts, problems, the source_files rows written, and which
+    documents were replaced or deleted (their older passages may sit in other shards)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[IngestProblem] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    source_files: dict[int, str] = field(default_factory=dict)
+    replaced: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+class _PassageBuffer:
+    """Collects one file's index changes, so a failed file adds nothing to its shard's index."""
+
+    def __init__(self) -> None:
+        self.passages: list[IndexedPassage] = []
+        self.removed: list[str] = []
+
+    def add(self, passages: Iterable[IndexedPassage]) -> int:
+        before = len(self.passages)
+        self.passages.extend(passages)
+        return len(self.passages) - before
+
+    def delete_document(self, document_id: str) -> None:
+        self.removed.append(document_id)
+
+
+def store_shard(
+    session: Session, index: PassageIndex, settings: Settings, run_id: int, files: Sequence[Path]
+) -> ShardOutcome:
+    """Store ``files`` in the caller's transaction and add their passages to ``index`` (not committed).
+
+    Each file runs in a savepoint: a file that fails is rolled back and reported, and its passages never
+    reach the index; the others stay. Files already ingested by the same reader version are skipped.
+    """
+    outcome = ShardOutcome()
+    for path in files:
+        buffer = _PassageBuffer()
+        counts: Counter[str] = Counter()
+        try:
+            sha256 = file_sha256(path)
+            with open_source(path, settings.ingest.max_archive_bytes, settings.ingest.max_compression_ratio) as streams:
+                formats = [
+                    registry.detect_format(s.name, s.head, f"{path}!{s.name}" if len(streams) > 1 else str(path))
+                    for s in streams
+                ]
+                reader = ",".join(sorted({registry.reader_version(name) for name in formats}))
+                if store.find_source_file(session, sha256, reader) is not None:
+                    outcome.outcomes[str(path)] = "unchanged"
+                    continue
+                with session.begin_nested():
+                    for stream, format_name in zip(streams, formats, strict=True):
+                        source = f"{path}!{stream.name}" if len(streams) > 1 else str(path)
+                        records = registry.parse(format_name, stream.handle, source)
+                        _store_records(session, buffer, records, sha256, settings.ingest.batch_size, counts)  # type: ignore[arg-type]
+                    row = SourceFile(
+                        path=str(path),
+                        sha256=sha256,
+                        size=path.stat().st_size,
+                        reader=reader,
+                        documents=counts["records"],
+                        run_id=run_id,
+                    )
+                    session.add(row)
+                    session.flush()
+        except ReaderError as error:
+            outcome.problems.append(IngestProblem(error.source, error.detail, error.record))
+            outcome.outcomes[str(path)] = "failed"
+            continue
+        except (OSError, UnicodeError, ValueError, SQLAlchemyError) as error:
+            outcome.problems.append(IngestProblem(str(path), f"{type(error).__name__}: {error}"))
+            outcome.outcomes[str(path)] = "failed"
+            continue
+        index.add(buffer.passages)
+        outcome.source_files[row.id] = sha256
+        outcome.outcomes[str(path)] = "ingested"
+        outcome.counts.update(counts)
+        # Replaced documents are re-added by this shard; deleted ones are gone everywhere.
+        added = {passage.document_id for passage in buffer.passages}
+        outcome.replaced.extend(document_id for document_id in buffer.removed if document_id in added)
+        outcome.deleted.extend(document_id for document_id in buffer.removed if document_id not in added)
+    return outcome

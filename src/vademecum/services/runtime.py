@@ -43,9 +43,10 @@ class Runtime:
 
     @property
     def index(self) -> PassageIndex:
-        """The passage index, opened on first use: hybrid (lexical + dense) when ``search.dense`` is on."""
+        """The passage index, opened on first use: hybrid (lexical + dense) when ``search.dense`` is on,
+        sharded when a cluster ingest wrote shards."""
         if self._index is None:
-            self._index = open_passage_index(self.settings)
+            self._index = open_passage_index(self.settings, self.sessions)
         return self._index
 
     @property
