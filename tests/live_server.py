@@ -2,8 +2,9 @@
 
 It answers the real URL patterns, envelopes and headers of NCBI E-utilities (esearch JSON, efetch
 MEDLINE XML through WebEnv/query_key), openFDA (``/drug/label.json`` with ``meta.results`` and the
-404 ``NOT_FOUND`` error), DailyMed (``/dailymed/services/v2/spls/{setid}.xml``) and the NLM file
-server (``/pubmed/{baseline,updatefiles}/`` listings, ``.xml.gz`` files with Range support and
+404 ``NOT_FOUND`` error; ``/download.json`` listing bulk label zips built at fixture time in a temporary
+folder, served from ``/drug/label/<name>.json.zip``), DailyMed (``/dailymed/services/v2/spls/{setid}.xml``)
+and the NLM file server (``/pubmed/{baseline,updatefiles}/`` listings, ``.xml.gz`` files with Range support and
 ``.md5`` files computed at start-up). Static responses carry ETag and Last-Modified and answer a
 matching ``If-None-Match`` with 304, as those servers do.
 
@@ -25,6 +26,7 @@ import json
 import re
 import threading
 import uuid
+import zipfile
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,6 +73,9 @@ class LiveServer:
     texts: dict[str, str] = field(default_factory=dict)  # PMID -> title and abstract, for esearch
     labels: list[dict[str, Any]] = field(default_factory=list)  # openFDA results[] records
     spl_files: dict[str, Path] = field(default_factory=dict)  # set id -> SPL file
+    bulk_files: dict[str, Path] = field(default_factory=dict)  # bulk zip name -> zip in a temp folder, in order
+    bulk_records: dict[str, int] = field(default_factory=dict)  # bulk zip name -> labels in it
+    bulk_export_date: str = "2024-06-04"
     nlm_files: dict[str, dict[str, Path]] = field(default_factory=lambda: {"baseline": {}, "updatefiles": {}})
     md5_override: dict[str, str] = field(default_factory=dict)
     histories: dict[str, list[str]] = field(default_factory=dict)
@@ -96,6 +101,26 @@ class LiveServer:
                     + [" ".join(text.split()) for text in element.xpath(".//AbstractText//text()")]
                 ).lower()
 
+    def serve_bulk_labels(self, folder: Path, partitions: list[list[dict[str, Any]]]) -> None:
+        """Build one bulk zip per list of openFDA records in ``folder`` (a temp dir), named as openFDA names them."""
+        for number, records in enumerate(partitions, start=1):
+            name = f"drug-label-{number:04d}-of-{len(partitions):04d}.json"
+            envelope = {
+                "meta": {
+                    "disclaimer": "Do not rely on openFDA to make decisions regarding medical care. ...",
+                    "terms": "https://open.fda.gov/terms/",
+                    "license": "https://open.fda.gov/license/",
+                    "last_updated": self.bulk_export_date,
+                    "results": {"skip": 0, "limit": len(records), "total": len(records)},
+                },
+                "results": records,
+            }
+            path = folder / f"{name}.zip"
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(name, json.dumps(envelope, indent=2))
+            self.bulk_files[path.name] = path
+            self.bulk_records[path.name] = len(records)
+
     # ---- routes ------------------------------------------------------------------------------
 
     def route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -105,6 +130,13 @@ class LiveServer:
             return self._efetch(params)
         if path == "/drug/label.json":
             return self._labels(params)
+        if path == "/download.json":
+            return self._download_json(headers)
+        if match := re.fullmatch(r"/drug/label/([^/]+\.json\.zip)", path):
+            file = self.bulk_files.get(match[1])
+            if file is None:
+                return 404, {"Content-Type": "application/xml"}, b"<Error><Code>NoSuchKey</Code></Error>"
+            return _static(file.read_bytes(), file, "application/zip", headers)
         if match := re.fullmatch(r"/dailymed/services/v2/spls/([0-9a-f-]+)\.xml", path):
             file = self.spl_files.get(match[1])
             if file is None:
@@ -171,6 +203,39 @@ class LiveServer:
             "results": found[skip : skip + limit],
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _download_json(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """``download.json`` as api.fda.gov shapes it, listing the drug label bulk files."""
+        partitions = [
+            {
+                "display_name": f"{self.bulk_export_date} (part {number} of {len(self.bulk_files)})",
+                "file": f"{self.base_url}/drug/label/{name}",
+                "size_mb": f"{file.stat().st_size / 1e6:.2f}",
+                "records": self.bulk_records[name],
+            }
+            for number, (name, file) in enumerate(self.bulk_files.items(), start=1)
+        ]
+        body = {
+            "meta": {
+                "disclaimer": "Do not rely on openFDA to make decisions regarding medical care. ...",
+                "terms": "https://open.fda.gov/terms/",
+                "license": "https://open.fda.gov/license/",
+                "last_updated": self.bulk_export_date,
+            },
+            "results": {
+                "drug": {
+                    "label": {
+                        "total_records": sum(self.bulk_records.values()),
+                        "export_date": self.bulk_export_date,
+                        "partitions": partitions,
+                    }
+                }
+            },
+        }
+        newest = max((file for file in self.bulk_files.values()), key=lambda file: file.stat().st_mtime, default=None)
+        if newest is None:
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        return _static(json.dumps(body).encode(), newest, "application/json", headers)
 
     def _nlm(self, folder: str, name: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         files = self.nlm_files[folder]

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from live_server import Fault, LiveServer, run_server
 from test_sources_openfda import spl_to_openfda
+from vademecum.cli import app
 from vademecum.errors import VademecumError
 from vademecum.evidence.models import EvidenceDocument
 from vademecum.services import live
@@ -22,13 +24,18 @@ from vademecum.sources.live.ncbi import CLINICAL_QUERY_FILTERS
 
 PUBMED_FILE = "pubmed/pubmedparser-pubmed21n1000.xml.gz"
 QUERY = "patients"
+BULK_PARTITIONS = (("humira", "viagra"), ("lipitor-orig", "cough"))
 
 
 @pytest.fixture
-def server(corpus_dir: Path) -> Iterator[LiveServer]:
+def server(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     state = LiveServer()
     state.serve_pubmed(corpus_dir / PUBMED_FILE)
     state.labels = [spl_to_openfda(corpus_dir / f"labels/spl/{name}.xml") for name in ("humira", "viagra")]
+    state.serve_bulk_labels(
+        tmp_path_factory.mktemp("openfda-bulk"),
+        [[spl_to_openfda(corpus_dir / f"labels/spl/{name}.xml") for name in names] for names in BULK_PARTITIONS],
+    )
     yield from run_server(state)
 
 
@@ -145,3 +152,94 @@ def test_fetch_labels_of_an_unknown_drug_finds_nothing(live_runtime: Runtime, se
     assert (report.matched, report.files, report.ingest) == (0, [], None)
     with live_runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(EvidenceDocument)) == 0
+
+
+def bulk_set_ids(corpus_dir: Path, names: tuple[str, ...]) -> list[str]:
+    return [spl_to_openfda(corpus_dir / f"labels/spl/{name}.xml")["set_id"] for name in names]
+
+
+def zip_requests(server: LiveServer) -> list[str]:
+    return [seen.path for seen in server.seen if seen.path.endswith(".json.zip")]
+
+
+def test_fetch_labels_bulk_stores_the_labels_of_every_partition(
+    live_runtime: Runtime, server: LiveServer, corpus_dir: Path
+):
+    report = live.fetch_labels_bulk(live_runtime, allow_network=True)
+    assert report.ok and report.downloaded == 2 and report.matched == 4
+    assert [path.name for path in report.files] == list(server.bulk_files)
+    set_ids = [set_id for names in BULK_PARTITIONS for set_id in bulk_set_ids(corpus_dir, names)]
+    assert stored_ids(live_runtime) == sorted(f"spl:{set_id}" for set_id in set_ids)
+    with live_runtime.session() as session:
+        titles = {doc.id: doc.title for doc in session.scalars(select(EvidenceDocument))}
+    for names in BULK_PARTITIONS:
+        for name in names:
+            record = spl_to_openfda(corpus_dir / f"labels/spl/{name}.xml")
+            brand = record["openfda"]["brand_name"][0].lower()
+            assert brand in titles[f"spl:{record['set_id']}"].lower()
+    assert report.ingest is not None and report.ingest.counts["files_ingested"] == 2
+    assert sorted(zip_requests(server)) == sorted(f"/drug/label/{name}" for name in server.bulk_files)
+
+
+def test_fetch_labels_bulk_twice_downloads_and_stores_nothing_new(live_runtime: Runtime, server: LiveServer):
+    live.fetch_labels_bulk(live_runtime, allow_network=True)
+    before = stored_ids(live_runtime)
+    zips = len(zip_requests(server))
+    again = live.fetch_labels_bulk(live_runtime, allow_network=True)
+    assert again.ok and again.downloaded == 0 and len(again.files) == 2
+    assert len(zip_requests(server)) == zips  # no zip requested again
+    first, second = server.requests_to("/download.json")
+    assert "if-none-match" not in first.headers
+    assert second.headers["if-none-match"].startswith('"')  # revalidated: the server answered 304
+    assert again.ingest is not None and again.ingest.counts["files_unchanged"] == 2
+    assert not again.ingest.counts.get("documents_added")
+    assert stored_ids(live_runtime) == before
+
+
+def test_fetch_labels_bulk_resumes_a_cut_download(live_runtime: Runtime, server: LiveServer, corpus_dir: Path):
+    first = next(iter(server.bulk_files))
+    server.fail(f"/drug/label/{first}", Fault(truncate=True))
+    report = live.fetch_labels_bulk(live_runtime, allow_network=True)
+    assert report.ok
+    resumed = server.requests_to(f"/drug/label/{first}")
+    assert len(resumed) == 2 and resumed[1].headers["range"].startswith("bytes=")
+    set_ids = [set_id for names in BULK_PARTITIONS for set_id in bulk_set_ids(corpus_dir, names)]
+    assert stored_ids(live_runtime) == sorted(f"spl:{set_id}" for set_id in set_ids)
+
+
+def test_fetch_labels_bulk_refuses_a_truncated_zip_and_stores_nothing_from_it(
+    live_runtime: Runtime, server: LiveServer, corpus_dir: Path
+):
+    first, second = server.bulk_files
+    zipped = server.bulk_files[first]
+    zipped.write_bytes(zipped.read_bytes()[: zipped.stat().st_size // 2])  # served whole, but a cut file
+    report = live.fetch_labels_bulk(live_runtime, allow_network=True)
+    assert not report.ok
+    (problem,) = report.problems
+    assert first in problem and "not a complete bulk file" in problem
+    assert len(server.requests_to(f"/drug/label/{first}")) == 2  # downloaded once more, then refused
+    assert not (live_runtime.settings.home / "live" / "openfda" / "bulk" / first).exists()
+    assert [path.name for path in report.files] == [second]
+    assert stored_ids(live_runtime) == sorted(
+        f"spl:{set_id}" for set_id in bulk_set_ids(corpus_dir, BULK_PARTITIONS[1])
+    )
+
+
+def test_fetch_labels_bulk_command(
+    live_runtime: Runtime, server: LiveServer, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    settings = live_runtime.settings
+    monkeypatch.setenv("VADEMECUM_HOME", str(settings.home))
+    monkeypatch.setenv("VADEMECUM_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("VADEMECUM_LIVE__OPENFDA_URL", server.base_url)
+    cli = CliRunner()
+    result = cli.invoke(app, ["fetch", "labels", "--bulk", "--allow-network"])
+    assert result.exit_code == 0, result.output
+    assert "openFDA bulk files list 4 label(s); downloaded 2 file(s), 0 unchanged" in result.output
+    assert "documents added 4" in result.output
+    result = cli.invoke(app, ["fetch", "labels", "--bulk", "--allow-network"])
+    assert result.exit_code == 0, result.output
+    assert "downloaded 0 file(s), 2 unchanged" in result.output
+    assert "files unchanged 2" in result.output
+    result = cli.invoke(app, ["fetch", "labels", "--allow-network"])
+    assert result.exit_code == 2

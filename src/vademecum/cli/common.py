@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 
 from vademecum.errors import VademecumError
 from vademecum.services.runtime import Runtime, open_runtime
@@ -30,3 +31,16 @@ def runtime_for_command() -> Iterator[Runtime]:
     finally:
         if runtime is not None:
             runtime.close()
+
+
+def progress_bar(*extra_columns: ProgressColumn) -> Progress:
+    """The commands' progress bar: description, bar, done/total, ``extra_columns``, elapsed time; removed when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra_columns,
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from vademecum.cli.articles import print_freshness
-from vademecum.cli.common import console, err_console, runtime_for_command
+from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.services import live
 from vademecum.services.ingest import IngestReport
 from vademecum.sources.live.ncbi import filter_names
@@ -53,14 +53,7 @@ class LiveProgress:
 @contextmanager
 def live_progress() -> Iterator[LiveProgress]:
     """Rich progress bars on the console, removed when done."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bar() as progress:
         yield LiveProgress(progress)
 
 
@@ -112,12 +105,29 @@ def pubmed(
 
 @app.command("labels")
 def labels(
-    drug: Annotated[str, typer.Option("--drug", help="Generic or brand name, as openFDA spells it.")],
+    drug: Annotated[str | None, typer.Option("--drug", help="Generic or brand name, as openFDA spells it.")] = None,
+    bulk: Annotated[
+        bool, typer.Option("--bulk", help="Every label: openFDA's bulk files (download.json), not the API.")
+    ] = False,
     allow_network: AllowNetwork = False,
 ) -> None:
-    """Fetch a drug's FDA labels from openFDA and ingest them."""
+    """Fetch a drug's FDA labels (--drug) or all of them (--bulk) from openFDA and ingest them."""
+    if (drug is None) == (not bulk):
+        raise typer.BadParameter("give either --drug NAME or --bulk")
     with runtime_for_command() as runtime, live_progress() as progress:
-        report = live.fetch_labels(runtime, drug, allow_network=allow_network, observer=progress)
-    console.print(f"openFDA has {report.matched:,} label(s) for {drug}; fetched {len(report.files)} page(s)")
-    if not print_ingest(report.ingest):
+        if bulk:
+            report = live.fetch_labels_bulk(runtime, allow_network=allow_network, observer=progress)
+        else:
+            report = live.fetch_labels(runtime, drug, allow_network=allow_network, observer=progress)
+    if bulk:
+        kept = len(report.files) - report.downloaded
+        console.print(
+            f"openFDA bulk files list {report.matched:,} label(s); downloaded {report.downloaded} file(s),"
+            f" {kept} unchanged"
+        )
+    else:
+        console.print(f"openFDA has {report.matched:,} label(s) for {drug}; fetched {len(report.files)} page(s)")
+    for problem in report.problems:
+        err_console.print(f"[red]failed:[/red] {problem}", highlight=False)
+    if not print_ingest(report.ingest) or report.problems:
         raise typer.Exit(1)

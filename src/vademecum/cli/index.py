@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import ProgressColumn, Task
 from rich.text import Text
 
-from vademecum.cli.common import console, err_console, runtime_for_command
+from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.errors import NotIngestedError
 from vademecum.search.hybrid import HybridIndex
 from vademecum.services.ingest import rebuild_index
@@ -44,15 +44,7 @@ def embed() -> None:
         if index.count() == 0:
             raise NotIngestedError("nothing is indexed: run `vademecum ingest` first")
         started = time.perf_counter()
-        with Progress(
-            TextColumn("embedding"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            RateColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar(RateColumn()) as progress:
             task = progress.add_task("embedding", total=None)
             try:
                 report = index.embed(progress=lambda done, total: progress.update(task, completed=done, total=total))

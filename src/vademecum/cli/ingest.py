@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from vademecum.cli.articles import print_freshness
-from vademecum.cli.common import console, err_console, runtime_for_command
+from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.errors import VademecumError
 from vademecum.services import ingest as ingest_service
 
@@ -69,14 +69,7 @@ def ingest(
         missing = [str(path) for path in targets if not path.exists()]
         if missing:
             raise VademecumError(f"no such file or folder: {', '.join(missing)}")
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar() as progress:
             if cluster is not None:
                 # Imported here: distributed takes a second to import, which every other command would pay.
                 from vademecum.cluster.ingest import ingest_on_cluster

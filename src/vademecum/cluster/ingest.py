@@ -22,10 +22,8 @@ from distributed import Client, LocalCluster, as_completed
 
 from vademecum.cluster.tasks import ShardResult, build_shard
 from vademecum.errors import VademecumError
-from vademecum.evidence.models import IngestError, IngestRun, utcnow
 from vademecum.search.shards import TEMP_PREFIX, ShardedIndex, shards_root
-from vademecum.services.freshness import check_freshness
-from vademecum.services.ingest import DOCUMENT_CHANGES, IngestObserver, IngestProblem, IngestReport, expand_paths
+from vademecum.services.ingest import IngestObserver, IngestProblem, IngestReport, finish_run, start_run
 from vademecum.services.runtime import Runtime
 from vademecum.settings import Settings
 
@@ -81,15 +79,7 @@ def ingest_on_cluster(
             "cluster ingest needs PostgreSQL as the store (workers write concurrently, which SQLite cannot): "
             "set VADEMECUM_DATABASE_URL to a postgresql+psycopg:// URL"
         )
-    started = utcnow()
-    with runtime.session() as session:
-        run = IngestRun(started_at=started, status="running", counts={})
-        session.add(run)
-        session.flush()
-        report = IngestReport(run_id=run.id)
-    files = expand_paths(paths)
-    if observer:
-        observer.files_found(len(files))
+    report, files = start_run(runtime, paths, observer)
     _remove_temporary(settings)
     groups = shard_groups(files, settings.cluster.files_per_shard)
     with contextlib.ExitStack() as stack:
@@ -97,21 +87,10 @@ def ingest_on_cluster(
             client = stack.enter_context(cluster_client(settings, address))
         results = _run_shards(client, settings, report, groups, observer)
     _apply_removals(runtime, results)
-    finished = utcnow()
-    report.seconds = (finished - started).total_seconds()
-    with runtime.session() as session:
-        run = session.get_one(IngestRun, report.run_id)
-        run.finished_at = finished
-        run.status = "completed" if report.ok else "completed_with_errors"
-        run.counts = dict(report.counts)
-        session.add_all(
-            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message) for p in report.problems
-        )
+    # The new shards must be searchable before the freshness check composes articles again.
     if isinstance(runtime.index, ShardedIndex):
         runtime.index.refresh()
-    if any(report.counts[key] for key in DOCUMENT_CHANGES):
-        report.freshness = check_freshness(runtime)
-    return report
+    return finish_run(runtime, report)
 
 
 def _run_shards(

@@ -10,6 +10,7 @@ added, replaced or deleted documents ends by checking approved articles for newe
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,6 +67,7 @@ class IngestReport:
     """What an ingest run did."""
 
     run_id: int
+    started_at: dt.datetime
     counts: Counter[str] = field(default_factory=Counter)
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
@@ -114,22 +116,34 @@ def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
 
 def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None) -> IngestReport:
     """Ingest files and folders; every file is its own transaction. Returns the run's report."""
-    started = utcnow()
-    with runtime.session() as session:
-        run = IngestRun(started_at=started, status="running", counts={})
-        session.add(run)
-        session.flush()
-        report = IngestReport(run_id=run.id)
-    files = expand_paths(paths)
-    if observer:
-        observer.files_found(len(files))
+    report, files = start_run(runtime, paths, observer)
     for path in files:
         outcome, records = _ingest_file(runtime, path, report)
         report.counts[f"files_{outcome}"] += 1
         if observer:
             observer.file_done(path, outcome, records)
+    return finish_run(runtime, report)
+
+
+def start_run(
+    runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None
+) -> tuple[IngestReport, list[Path]]:
+    """Record a new ingest run (status running) and list the files of ``paths``; shared by every way of ingesting."""
+    with runtime.session() as session:
+        run = IngestRun(started_at=utcnow(), status="running", counts={})
+        session.add(run)
+        session.flush()
+        report = IngestReport(run_id=run.id, started_at=run.started_at)
+    files = expand_paths(paths)
+    if observer:
+        observer.files_found(len(files))
+    return report, files
+
+
+def finish_run(runtime: Runtime, report: IngestReport) -> IngestReport:
+    """Record how the run ended, with its problems; when documents changed, flag stale approved articles."""
     finished = utcnow()
-    report.seconds = (finished - started).total_seconds()
+    report.seconds = (finished - report.started_at).total_seconds()
     with runtime.session() as session:
         run = session.get_one(IngestRun, report.run_id)
         run.finished_at = finished

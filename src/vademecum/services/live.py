@@ -58,6 +58,13 @@ class FetchReport:
     matched: int
     files: list[Path] = field(default_factory=list)
     ingest: IngestReport | None = None
+    downloaded: int = 0  # bulk files downloaded by this run (the others were kept copies, still current)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed, in fetching or in ingesting."""
+        return not self.problems and (self.ingest is None or self.ingest.ok)
 
 
 @dataclass
@@ -144,6 +151,39 @@ def fetch_labels(
             report.files.append(path)
             if observer:
                 observer.fetched(f"labels {page.skip + 1}-{page.skip + page.count} of {page.total}")
+    if report.files:
+        report.ingest = ingest_paths(runtime, report.files, observer)
+    return report
+
+
+def fetch_labels_bulk(
+    runtime: Runtime, *, allow_network: bool = False, observer: LiveObserver | None = None
+) -> FetchReport:
+    """Download every openFDA drug label bulk file listed by ``download.json`` and ingest them.
+
+    Files are kept under ``<home>/live/openfda/bulk``; a re-run downloads only those ``download.json``
+    lists differently and ingests only changed bytes. A file that is not a complete zip, even downloaded
+    twice, is reported by name and ingested not at all; the other files still are.
+    """
+    settings = runtime.settings
+    require_network(settings, allow_network)
+    folder = settings.home / "live" / "openfda" / "bulk"
+    with open_client(settings) as client:
+        openfda = OpenFda(client, settings.live)
+        partitions = openfda.partitions()
+        report = FetchReport(matched=sum(partition.records or 0 for partition in partitions))
+        if observer:
+            observer.fetch_started("downloading openFDA label files", len(partitions))
+        for partition in partitions:
+            try:
+                path, downloaded = openfda.download_partition(partition, folder)
+            except FetchError as error:  # the partitions are independent: the others are still applied
+                report.problems.append(str(error))
+                continue
+            report.files.append(path)
+            report.downloaded += downloaded
+            if observer:
+                observer.fetched(f"{'downloaded' if downloaded else 'unchanged'} {partition.name}")
     if report.files:
         report.ingest = ingest_paths(runtime, report.files, observer)
     return report
