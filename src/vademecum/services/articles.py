@@ -245,6 +245,36 @@ def request_changes(
     )
 
 
+REVIEW_STEPS: dict[str, Callable[..., ArticleState]] = {
+    workflow.TAKE: take,
+    workflow.RELEASE: release,
+    workflow.APPROVE: approve,
+    workflow.REQUEST_CHANGES: request_changes,
+}
+
+
+def review_version(
+    session: Session,
+    actor: User | None,
+    article_id: int,
+    number: int,
+    action: str,
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> ArticleState:
+    """Do review ``action`` (one of ``REVIEW_STEPS``) on version ``number`` of the article, as the web and API
+    name versions. Raises NotFoundError for an unknown action, article or version, else as the step does."""
+    step = REVIEW_STEPS.get(action)
+    if step is None:
+        raise NotFoundError(f"no review step {action!r}")
+    version = next((v for v in get_article(session, article_id).versions if v.number == number), None)
+    if version is None:
+        raise NotFoundError(f"article {article_id} has no version {number}")
+    return step(session, actor, version.id, comment=comment, expected_revision=expected_revision, now=now)
+
+
 def _check_new_version(session: Session, actor: User | None, article_id: int, action: str) -> Article:
     article = get_article(session, article_id)
     review = workflow.current_review(article)

@@ -20,7 +20,6 @@ from vademecum.answer.reference_export import to_bibtex, to_ris
 from vademecum.answer.render import article_json_schema, to_html, to_json, to_markdown
 from vademecum.articles.edits import load_article
 from vademecum.articles.models import REVIEW_STATES
-from vademecum.articles.workflow import APPROVE, RELEASE, REQUEST_CHANGES, TAKE
 from vademecum.services import articles as service
 from vademecum.services import catalogue
 from vademecum.services.catalogue import MAX_PAGE, ArticleView
@@ -226,13 +225,6 @@ class EditsIn(NewVersionIn):
 
 # --- Adapters -------------------------------------------------------------------------------------------
 
-_STEPS = {
-    TAKE: service.take,
-    RELEASE: service.release,
-    APPROVE: service.approve,
-    REQUEST_CHANGES: service.request_changes,
-}
-
 
 def _article_url(article_id: int) -> str:
     return f"/api/articles/{article_id}"
@@ -373,8 +365,15 @@ def transition(
     version's state does not allow the step or someone else changed the review first.
     """
     with runtime.session() as session:
-        version_id = catalogue.article_view(session, article_id, version_number=number).version_id
-        _STEPS[body.action](session, user, version_id, comment=body.comment, expected_revision=body.expected_revision)
+        service.review_version(
+            session,
+            user,
+            article_id,
+            number,
+            body.action,
+            comment=body.comment,
+            expected_revision=body.expected_revision,
+        )
     return ArticleOut(**_article_out(_view(runtime, article_id, number)))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,7 +27,7 @@ from vademecum.articles.workflow import APPROVE, EDIT, REGENERATE, RELEASE, REQU
 from vademecum.errors import NotFoundError
 from vademecum.services import articles as service
 from vademecum.services.accounts import list_users
-from vademecum.services.articles import ArticleHistory, ArticleState
+from vademecum.services.articles import ArticleHistory
 from vademecum.services.catalogue import ArticleView, article_view
 from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, templates
 
@@ -42,15 +41,9 @@ _STEP_OF_STATE = {
     APPROVED: "Approved",
     CHANGES_REQUESTED: "Under Review",
 }
-# URL segment of each review action, and the service function that performs it.
-ReviewStep = Callable[..., ArticleState]
+# URL segment of each review action.
 _SLUG_OF_ACTION = {TAKE: "take", RELEASE: "release", APPROVE: "approve", REQUEST_CHANGES: "request-changes"}
-_REVIEW_STEPS: dict[str, ReviewStep] = {
-    "take": service.take,
-    "release": service.release,
-    "approve": service.approve,
-    "request-changes": service.request_changes,
-}
+_ACTION_OF_SLUG = {slug: action for action, slug in _SLUG_OF_ACTION.items()}
 REVIEW_BUTTONS = {TAKE: "Take for review", RELEASE: "Release", APPROVE: "Approve", REQUEST_CHANGES: "Request changes"}
 
 
@@ -145,17 +138,18 @@ def review_submit(
     comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
     """Take, release, approve or request changes on one version, then go back to it."""
-    if step not in _REVIEW_STEPS:
+    if step not in _ACTION_OF_SLUG:
         raise NotFoundError(f"no review step {step!r}")
-    run = _REVIEW_STEPS[step]
     with runtime.session() as session:
-        version = next(
-            (v for v in service.get_article(session, article_id).versions if v.number == number),
-            None,
+        service.review_version(
+            session,
+            user,
+            article_id,
+            number,
+            _ACTION_OF_SLUG[step],
+            comment=comment.strip() or None,
+            expected_revision=expected_revision,
         )
-        if version is None:
-            raise NotFoundError(f"article {article_id} has no version {number}")
-        run(session, user, version.id, comment=comment.strip() or None, expected_revision=expected_revision)
     return RedirectResponse(f"/articles/{article_id}?version={number}", status_code=303)
 
 
