@@ -142,11 +142,11 @@ def bring_to(world: World, article_id: int, state: str) -> None:
     with world.runtime.session() as session:
         version_id = service.article_state(service.get_article(session, article_id)).version_id
         if state != SUBMITTED:
-            service.take(session, world.users["rev2"], version_id)
+            service.review_step(session, world.users["rev2"], version_id, "take")
         if state == APPROVED:
-            service.approve(session, world.users["rev2"], version_id)
+            service.review_step(session, world.users["rev2"], version_id, "approve")
         elif state == CHANGES_REQUESTED:
-            service.request_changes(session, world.users["rev2"], version_id, comment="sent back")
+            service.review_step(session, world.users["rev2"], version_id, "request_changes", comment="sent back")
     assert review_status(world.runtime, article_id)[0] == state
 
 

@@ -129,8 +129,8 @@ def test_regenerate_makes_a_new_version_only_when_the_state_allows(runtime: Runt
     with pytest.raises(InvalidTransition):
         service.regenerate(runtime, editor, state.article_id, compose=lambda _r, _q: composed)
     with runtime.session() as session:
-        service.take(session, reviewer, state.version_id)
-        service.approve(session, reviewer, state.version_id, now=lambda: T1)
+        service.review_step(session, reviewer, state.version_id, "take")
+        service.review_step(session, reviewer, state.version_id, "approve", now=lambda: T1)
     with pytest.raises(PermissionDenied):
         service.regenerate(runtime, reviewer, state.article_id, compose=lambda _r, _q: composed)
     new = service.regenerate(runtime, editor, state.article_id, compose=lambda _r, _q: composed, now=lambda: T2)
@@ -159,8 +159,8 @@ def test_last_updated_and_stale_flag(session: Session) -> None:
     pending, _ = find_or_create_article(session, "placeholder pending", PLACEHOLDER, None)
     session.commit()
     assert last_updated(approved) is None
-    service.take(session, reviewer, approved.current_version_id)
-    service.approve(session, reviewer, approved.current_version_id, now=lambda: T2)
+    service.review_step(session, reviewer, approved.current_version_id, "take")
+    service.review_step(session, reviewer, approved.current_version_id, "approve", now=lambda: T2)
     session.commit()
     session.expire_all()
     # the version's date, not the approval's
@@ -188,8 +188,8 @@ def test_last_updated_and_stale_flag(session: Session) -> None:
     session.add(editor)
     session.flush()
     new = service.edit(session, editor, approved.id, PLACEHOLDER, now=lambda: T2)
-    service.take(session, reviewer, new.version_id)
-    state = service.approve(session, reviewer, new.version_id)
+    service.review_step(session, reviewer, new.version_id, "take")
+    state = service.review_step(session, reviewer, new.version_id, "approve")
     session.commit()
     assert (state.stale, state.stale_reason, state.approved_version_id, state.last_updated) == (
         False,

@@ -63,8 +63,8 @@ def send_back(client: TestClient, article_id: int) -> None:
     with runtime.session() as session:
         reviewer = session.scalars(select(User).where(User.username == "rev")).one()
         version_id = service.article_state(service.get_article(session, article_id)).version_id
-        service.take(session, reviewer, version_id)
-        service.request_changes(session, reviewer, version_id, comment="too long")
+        service.review_step(session, reviewer, version_id, "take")
+        service.review_step(session, reviewer, version_id, "request_changes", comment="too long")
 
 
 def test_only_editors_open_the_edit_page(client: TestClient) -> None:

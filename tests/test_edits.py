@@ -87,8 +87,8 @@ def stored_article(runtime: Runtime, corpus_dir: Path, seed: Seed) -> tuple[serv
         session.add_all(vars(people).values())
     state = service.ask_article(runtime, QUESTION, None, compose=lambda _runtime, _question: seed.article)
     with runtime.session() as session:
-        service.take(session, people.reviewer, state.version_id)
-        state = service.approve(session, people.reviewer, state.version_id)
+        service.review_step(session, people.reviewer, state.version_id, "take")
+        state = service.review_step(session, people.reviewer, state.version_id, "approve")
     return state, people
 
 
@@ -142,13 +142,13 @@ def test_an_edit_marks_one_sentence_and_keeps_every_other_one(runtime: Runtime, 
         assert entry.data == {"version": 2, "edited_from": 1, "replaced": [3], "removed": []}
         # the admin edited this version: they may neither take nor approve it (four eyes)
         with pytest.raises(PermissionDenied, match="generated or edited"):
-            service.take(session, session.get(User, people.admin.id), state.version_id)
+            service.review_step(session, session.get(User, people.admin.id), state.version_id, "take")
     with runtime.session() as session:
-        service.take(session, session.get(User, people.reviewer.id), state.version_id)
+        service.review_step(session, session.get(User, people.reviewer.id), state.version_id, "take")
     with runtime.session() as session, pytest.raises(PermissionDenied, match="generated or edited"):
-        service.approve(session, session.get(User, people.admin.id), state.version_id)
+        service.review_step(session, session.get(User, people.admin.id), state.version_id, "approve")
     with runtime.session() as session:
-        approved = service.approve(session, session.get(User, people.reviewer.id), state.version_id)
+        approved = service.review_step(session, session.get(User, people.reviewer.id), state.version_id, "approve")
     assert approved.approved_version_id == state.version_id
 
     article = load_article(state.article_json)

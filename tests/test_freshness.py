@@ -42,8 +42,8 @@ def approve_articles(runtime: Runtime, corpus_dir: Path) -> dict[str, service.Ar
         state = service.ask_article(runtime, question, None)
         with runtime.session() as session:
             reviewer = session.scalars(select(User)).one()
-            service.take(session, reviewer, state.version_id)
-            states[question] = service.approve(session, reviewer, state.version_id)
+            service.review_step(session, reviewer, state.version_id, "take")
+            states[question] = service.review_step(session, reviewer, state.version_id, "approve")
     assert [r["kind"] for r in states[BREAST].article_json["references"]] == ["guideline"]
     return states
 

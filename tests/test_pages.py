@@ -188,8 +188,8 @@ def test_diff_shows_the_sentence_an_editor_removed(site: TestClient, site_runtim
     with site_runtime.session() as session:
         reviewer = session.scalars(select(User).where(User.username == "diff_reviewer")).one()
         editor = session.scalars(select(User).where(User.username == "diff_editor")).one()
-        service.take(session, reviewer, state.version_id)
-        service.request_changes(session, reviewer, state.version_id, comment="please shorten")
+        service.review_step(session, reviewer, state.version_id, "take")
+        service.review_step(session, reviewer, state.version_id, "request_changes", comment="please shorten")
     with site_runtime.session() as session:
         service.edit_sentences(session, editor, state.article_id, {1: None}, comment="removed the first sentence")
     page = site.get(f"/articles/{state.article_id}/diff", params={"from": 1, "to": 2})
@@ -325,8 +325,8 @@ def test_queue_shows_state_and_stale_flag_and_escapes(app: tuple[Runtime, Settin
     approved = service.ask_article(runtime, QUESTION, None, compose=lambda _r, _q: composed)
     with runtime.session() as session:
         rev = session.scalars(select(User).where(User.username == "rev")).one()
-        service.take(session, rev, approved.version_id)
-        service.approve(session, rev, approved.version_id)
+        service.review_step(session, rev, approved.version_id, "take")
+        service.review_step(session, rev, approved.version_id, "approve")
     with runtime.session() as session:
         mark_stale(session, [approved.article_id], "a newer guideline was ingested")
     reviewer = client_for(settings, "rev2")

@@ -90,11 +90,11 @@ def bring_to(session: Session, people: People, article: Article, state: str) -> 
     version_id = article.current_version_id
     assert version_id is not None
     if state != SUBMITTED:
-        service.take(session, people.reviewer, version_id)
+        service.review_step(session, people.reviewer, version_id, "take")
     if state == APPROVED:
-        service.approve(session, people.reviewer, version_id)
+        service.review_step(session, people.reviewer, version_id, "approve")
     elif state == CHANGES_REQUESTED:
-        service.request_changes(session, people.reviewer, version_id, comment="placeholder comment")
+        service.review_step(session, people.reviewer, version_id, "request_changes", comment="placeholder comment")
     session.commit()
     review = workflow.current_review(article)
     assert review.status == state
@@ -117,10 +117,7 @@ def do(session: Session, actor: User | None, action: str, article: Article, **kw
             policy.require(actor, action, article.current_version)
             workflow.new_version(session, article, PLACEHOLDER, actor, action=action, **kwargs)  # type: ignore[arg-type]
         return
-    step = {"take": service.take, "release": service.release, "approve": service.approve}.get(
-        action, service.request_changes
-    )
-    step(session, actor, article.current_version_id, **kwargs)  # type: ignore[arg-type]
+    service.review_step(session, actor, article.current_version_id, action, **kwargs)  # type: ignore[arg-type]
 
 
 def test_transition_table() -> None:
@@ -221,9 +218,9 @@ def test_forbidden_transition(session: Session, people: People, state: str, acti
 def test_wrong_state_is_invalid_transition_even_without_permission(session: Session, people: People) -> None:
     article = new_article(session, people)
     with pytest.raises(InvalidTransition):
-        service.approve(session, None, article.current_version_id)
+        service.review_step(session, None, article.current_version_id, "approve")
     with pytest.raises(PermissionDenied):
-        service.take(session, None, article.current_version_id)
+        service.review_step(session, None, article.current_version_id, "take")
 
 
 # (role, action) -> allowed, on a version someone else generated and another reviewer took.
@@ -296,12 +293,12 @@ def test_self_approval_refused_through_the_service(session: Session, people: Peo
     session.commit()
     before = audit_count(session)
     with pytest.raises(PermissionDenied, match="generated or edited"):
-        service.take(session, people.reviewer, article.current_version_id)
+        service.review_step(session, people.reviewer, article.current_version_id, "take")
     session.rollback()
-    service.take(session, people.second_reviewer, article.current_version_id)
+    service.review_step(session, people.second_reviewer, article.current_version_id, "take")
     session.commit()
     with pytest.raises(PermissionDenied):
-        service.approve(session, people.reviewer, article.current_version_id)
+        service.review_step(session, people.reviewer, article.current_version_id, "approve")
     session.rollback()
     session.expire_all()
     assert workflow.current_review(article).status == UNDER_REVIEW
@@ -313,7 +310,7 @@ def test_wrong_role_refused_without_audit(session: Session, people: People) -> N
     before = audit_count(session)
     for actor in (None, people.editor):
         with pytest.raises(PermissionDenied):
-            service.take(session, actor, article.current_version_id)
+            service.review_step(session, actor, article.current_version_id, "take")
         session.rollback()
     bring_to(session, people, article, CHANGES_REQUESTED)
     before = audit_count(session)
@@ -329,11 +326,11 @@ def test_wrong_role_refused_without_audit(session: Session, people: People) -> N
 def test_full_cycle_history(session: Session, people: People) -> None:
     article = new_article(session, people)
     v1 = article.current_version_id
-    service.take(session, people.reviewer, v1, now=frozen)
-    service.request_changes(session, people.reviewer, v1, comment="placeholder comment", now=frozen)
+    service.review_step(session, people.reviewer, v1, "take", now=frozen)
+    service.review_step(session, people.reviewer, v1, "request_changes", comment="placeholder comment", now=frozen)
     state = service.edit(session, people.editor, article.id, EDITED_PLACEHOLDER, now=frozen)
-    service.take(session, people.reviewer, state.version_id, now=frozen)
-    state = service.approve(session, people.reviewer, state.version_id, comment="ok", now=frozen)
+    service.review_step(session, people.reviewer, state.version_id, "take", now=frozen)
+    state = service.review_step(session, people.reviewer, state.version_id, "approve", comment="ok", now=frozen)
     session.commit()
     assert (state.status, state.version_number, state.approved_version_id) == (APPROVED, 2, state.version_id)
     assert state.last_updated == FROZEN
@@ -373,15 +370,15 @@ def test_one_open_review_per_article_is_a_database_invariant(session: Session, p
 
 def test_stale_form_gets_conflict(session: Session, people: People) -> None:
     article = new_article(session, people)
-    state = service.take(session, people.reviewer, article.current_version_id)
+    state = service.review_step(session, people.reviewer, article.current_version_id, "take")
     session.commit()
     seen = state.review_revision
-    service.release(session, people.reviewer, state.version_id, expected_revision=seen)
-    service.take(session, people.second_reviewer, state.version_id)
+    service.review_step(session, people.reviewer, state.version_id, "release", expected_revision=seen)
+    service.review_step(session, people.second_reviewer, state.version_id, "take")
     session.commit()
     before = audit_count(session)
     with pytest.raises(ConflictError):
-        service.approve(session, people.reviewer, state.version_id, expected_revision=seen)
+        service.review_step(session, people.reviewer, state.version_id, "approve", expected_revision=seen)
     session.rollback()
     assert audit_count(session) == before
 
@@ -389,7 +386,7 @@ def test_stale_form_gets_conflict(session: Session, people: People) -> None:
 def test_two_reviewers_approving_at_once(runtime: Runtime, session: Session, people: People) -> None:
     article = new_article(session, people)
     version_id = article.current_version_id
-    service.take(session, people.reviewer, version_id)
+    service.review_step(session, people.reviewer, version_id, "take")
     session.commit()
     before = audit_count(session)
 

@@ -158,99 +158,43 @@ def _review(session: Session, version_id: int) -> Review:
     return review
 
 
-def _review_step(
+# The workflow function that performs each review action.
+_REVIEW_STEPS: dict[str, Callable[..., Review]] = {
+    workflow.TAKE: workflow.take,
+    workflow.RELEASE: workflow.release,
+    workflow.APPROVE: workflow.approve,
+    workflow.REQUEST_CHANGES: workflow.request_changes,
+}
+
+
+def review_step(
     session: Session,
     actor: User | None,
     version_id: int,
     action: str,
-    step: Callable[..., Review],
-    comment: str | None,
-    expected_revision: int | None,
-    now: Callable[[], dt.datetime],
+    *,
+    comment: str | None = None,
+    expected_revision: int | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
 ) -> ArticleState:
+    """Do review ``action`` on version ``version_id``:
+
+    - ``take``: submitted → under_review, the actor becomes its reviewer;
+    - ``release``: under_review → submitted, back in the queue untouched;
+    - ``approve``: under_review → approved, the version becomes the one readers see;
+    - ``request_changes``: under_review → changes_requested, sent back with ``comment``.
+
+    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
+    Raises NotFoundError (unknown action or version), InvalidTransition, PermissionDenied or ConflictError.
+    """
+    step = _REVIEW_STEPS.get(action)
+    if step is None:
+        raise NotFoundError(f"no review step {action!r}")
     review = _review(session, version_id)
     workflow.next_state(review.status, action)
     policy.require(actor, action, review.version)
     step(session, review, actor, comment=comment, expected_revision=expected_revision, now=now)
     return article_state(review.version.article)
-
-
-def take(
-    session: Session,
-    actor: User | None,
-    version_id: int,
-    *,
-    comment: str | None = None,
-    expected_revision: int | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> ArticleState:
-    """Take version ``version_id`` for review (submitted → under_review).
-
-    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
-    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
-    """
-    return _review_step(session, actor, version_id, workflow.TAKE, workflow.take, comment, expected_revision, now)
-
-
-def release(
-    session: Session,
-    actor: User | None,
-    version_id: int,
-    *,
-    comment: str | None = None,
-    expected_revision: int | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> ArticleState:
-    """Put a taken version back in the queue (under_review → submitted).
-
-    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
-    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
-    """
-    return _review_step(session, actor, version_id, workflow.RELEASE, workflow.release, comment, expected_revision, now)
-
-
-def approve(
-    session: Session,
-    actor: User | None,
-    version_id: int,
-    *,
-    comment: str | None = None,
-    expected_revision: int | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> ArticleState:
-    """Approve version ``version_id`` (under_review → approved); it becomes the one readers see.
-
-    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
-    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
-    """
-    return _review_step(session, actor, version_id, workflow.APPROVE, workflow.approve, comment, expected_revision, now)
-
-
-def request_changes(
-    session: Session,
-    actor: User | None,
-    version_id: int,
-    *,
-    comment: str | None = None,
-    expected_revision: int | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-) -> ArticleState:
-    """Send version ``version_id`` back (under_review → changes_requested).
-
-    ``expected_revision`` is the review revision the actor saw (``ArticleState.review_revision``).
-    Raises InvalidTransition, PermissionDenied, ConflictError or NotFoundError.
-    """
-    return _review_step(
-        session, actor, version_id, workflow.REQUEST_CHANGES, workflow.request_changes, comment, expected_revision, now
-    )
-
-
-REVIEW_STEPS: dict[str, Callable[..., ArticleState]] = {
-    workflow.TAKE: take,
-    workflow.RELEASE: release,
-    workflow.APPROVE: approve,
-    workflow.REQUEST_CHANGES: request_changes,
-}
 
 
 def review_version(
@@ -264,15 +208,16 @@ def review_version(
     expected_revision: int | None = None,
     now: Callable[[], dt.datetime] = utcnow,
 ) -> ArticleState:
-    """Do review ``action`` (one of ``REVIEW_STEPS``) on version ``number`` of the article, as the web and API
-    name versions. Raises NotFoundError for an unknown action, article or version, else as the step does."""
-    step = REVIEW_STEPS.get(action)
-    if step is None:
-        raise NotFoundError(f"no review step {action!r}")
+    """:func:`review_step` on version ``number`` of the article, as the web and API name versions.
+
+    Raises NotFoundError for an unknown article or version, else as :func:`review_step` does.
+    """
     version = next((v for v in get_article(session, article_id).versions if v.number == number), None)
     if version is None:
         raise NotFoundError(f"article {article_id} has no version {number}")
-    return step(session, actor, version.id, comment=comment, expected_revision=expected_revision, now=now)
+    return review_step(
+        session, actor, version.id, action, comment=comment, expected_revision=expected_revision, now=now
+    )
 
 
 def _check_new_version(session: Session, actor: User | None, article_id: int, action: str) -> Article:
