@@ -134,14 +134,16 @@ def number_citations(
         # dict as an ordered set: the studies in the order the article's passages cite them.
         pmids_by_document[document].update(dict.fromkeys(p for p in source.cited_pmids if p != source.pmid))
     references = tuple(
-        _reference(number, first_source[document], keys_by_document[document], pmids_by_document[document])
+        reference_from(first_source[document], number, keys_by_document[document], pmids_by_document[document])
         for document, number in numbers_by_document.items()
     )
     return citation_numbers, references
 
 
-def _reference(number: int, source: ReferenceSource, keys: list[str], cited_pmids: Iterable[str]) -> Reference:
-    # A reference is its source's document fields plus what numbering adds (number, keys, cited studies).
+def reference_from(
+    source: ReferenceSource, number: int = 0, keys: Iterable[str] = (), cited_pmids: Iterable[str] = ()
+) -> Reference:
+    """The reference to ``source``'s document: its fields plus what numbering adds (number, keys, cited studies)."""
     document = {field.name: getattr(source, field.name) for field in dataclasses.fields(ReferenceSource)}
     document["cited_pmids"] = tuple(cited_pmids)
     return Reference(number=number, keys=tuple(keys), **document)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from vademecum.answer.article import Reference, evidence_key
-from vademecum.answer.citations import reference_sources
+from vademecum.answer.article import evidence_key
+from vademecum.answer.citations import reference_from, reference_sources
 from vademecum.answer.render import Link, reference_links
 from vademecum.errors import NotFoundError
 from vademecum.evidence.store import documents_by_id, passages_by_id
@@ -56,19 +56,7 @@ def passage_detail(
         raise NotFoundError(f"no passage {passage_id}")
     document = documents_by_id(session, [passage.document_id])[passage.document_id]
     source = reference_sources(session, [evidence_key(passage_id)])[evidence_key(passage_id)]
-    reference = Reference(
-        number=0,
-        kind=source.kind,
-        document_id=source.document_id,
-        title=source.title,
-        issuer=source.issuer,
-        year=source.year,
-        level=source.level,
-        url=source.url,
-        pmid=source.pmid,
-        doi=source.doi,
-        set_id=source.set_id,
-    )
+    reference = reference_from(source)
     fits = start is not None and end is not None and 0 <= start < end <= len(passage.text)
     highlight = (start, end) if fits else None
     return PassageDetail(
