@@ -77,5 +77,12 @@ eval: $(VENV)/.dense-installed
 	$(BIN)/vademecum eval bioasq --pool $(EVAL)/bioasq --queries $(EVAL)/bioasq/10B* --json bench/results/eval-bioasq.json
 	$(BIN)/vademecum eval pubmedqa $(EVAL)/pubmedqa/test_ground_truth.json --json bench/results/eval-pubmedqa.json
 
+## eval-articles: article quality on the ingested demo corpus (VADEMECUM_HOME): "What is the treatment for
+## <disease>?" for every adult health-professional PDQ treatment summary, scored against that summary (option-list
+## and agent recall, junk and off-intent sentences, body words, ask latency); see docs/article-quality.md
+.PHONY: eval-articles
+eval-articles: $(BIN)/vademecum
+	$(BIN)/vademecum eval articles --json bench/results/eval-articles.json
+
 clean:
 	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

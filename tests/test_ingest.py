@@ -6,12 +6,22 @@ import gzip
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import column, func, select, table
+from sqlalchemy.orm import Session
 
+from vademecum.answer.retrieve import make_evidence
+from vademecum.db import MIGRATIONS_DIR, create_db_engine, upgrade_database
+from vademecum.evidence import store
+from vademecum.evidence.grading import grade
 from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestError, IngestRun
+from vademecum.records import SourceDocument
 from vademecum.services.ingest import ingest_paths, rebuild_index
 from vademecum.services.runtime import Runtime
 from vademecum.services.search import search_passages
+from vademecum.sources import pdq
 
 HUMIRA_SET_ID = "608d4f0d-b19f-46d3-749a-7159aa5f933d"
 
@@ -177,3 +187,79 @@ def test_rebuilt_index_serves_the_same_passages(runtime: Runtime, corpus_dir: Pa
     after = [(hit.passage, round(hit.score, 4)) for hit in search_passages(runtime, query, limit=5)]
     assert after == before
     assert before[0][0].document_id == f"spl:{HUMIRA_SET_ID}"
+
+
+MERKEL = "types-skin-hp-merkel-cell-treatment-pdq.md"
+BLOCK_FIELDS = ("block", "block_id", "item_number", "depth", "lead_end", "evidence_levels")
+
+
+def read_pdq(corpus_dir: Path, name: str) -> SourceDocument:
+    path = corpus_dir / "guidelines" / "nci-pdq" / name
+    with path.open("rb") as handle:
+        (document,) = pdq.parse(handle, path.name)
+    return document
+
+
+def block_fields(passage: object) -> tuple[object, ...]:
+    """A passage's block fields, alike whether it is a record, a stored row (lists) or an Evidence."""
+    values = (getattr(passage, name) for name in BLOCK_FIELDS)
+    return tuple(tuple(value) if isinstance(value, list) else value for value in values)
+
+
+def test_pdq_list_structure_is_stored_and_retrieved(runtime: Runtime, corpus_dir: Path):
+    record = read_pdq(corpus_dir, MERKEL)
+    ingest_paths(runtime, [corpus_dir / "guidelines" / "nci-pdq" / MERKEL])
+    with runtime.session() as session:
+        document = session.get_one(EvidenceDocument, record.doc_id)
+        stored = list(document.passages)
+        evidence = [make_evidence(passage, document, 0.0) for passage in stored]
+    assert [p.text for p in stored] == [p.text for p in record.passages]
+    assert [block_fields(p) for p in stored] == [block_fields(p) for p in record.passages]
+    assert [block_fields(e) for e in evidence] == [block_fields(p) for p in record.passages]
+    numbered = [e for e in evidence if e.item_number is not None]
+    assert numbered and all(e.block == "list_item" and e.block_id is not None for e in numbered)
+    # Evidence splits a list item into its lead-in and its own text the way the reader did.
+    for item, passage in zip(evidence, record.passages, strict=True):
+        assert item.text[item.lead_end :] == passage.text[passage.lead_end :]
+
+
+def test_a_new_reader_version_reads_an_unchanged_file_again(
+    runtime: Runtime, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = corpus_dir / "guidelines" / "nci-pdq" / MERKEL
+    assert ingest_paths(runtime, [path]).counts["files_ingested"] == 1
+    assert ingest_paths(runtime, [path]).counts["files_unchanged"] == 1
+    monkeypatch.setattr(pdq, "READER_VERSION", f"{pdq.READER_VERSION}-next")
+    again = ingest_paths(runtime, [path])
+    assert again.counts["files_ingested"] == 1 and again.counts["files_unchanged"] == 0
+
+
+def test_passages_stored_before_revision_0004_read_as_blocks_without_a_list(database_url: str, corpus_dir: Path):
+    record = read_pdq(corpus_dir, MERKEL)
+    engine = create_db_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    # The passages table as revision 0003 made it (the model's table would write the new columns too).
+    new_columns = {"block_id", "item_number", "depth", "lead_end"}
+    old_passages = table(
+        "passages",
+        *(column(c.name, c.type) for c in EvidencePassage.__table__.columns if c.name not in new_columns | {"id"}),
+    )
+    with engine.begin() as connection:
+        document_grade = grade(record.kind, record.publication_types)
+        connection.execute(
+            EvidenceDocument.__table__.insert(), [store._document_row(record, "0" * 64, document_grade, "0" * 64)]
+        )
+        rows = [store._passage_row(record.doc_id, ordinal, p) for ordinal, p in enumerate(record.passages)]
+        connection.execute(
+            old_passages.insert(), [{k: v for k, v in row.items() if k not in new_columns} for row in rows]
+        )
+    upgrade_database(engine)
+    with Session(engine) as session:
+        stored = store.document_passages(session, record.doc_id)
+        assert [p.text for p in stored] == [p.text for p in record.passages]
+        assert {(p.block_id, p.item_number, p.depth, p.lead_end) for p in stored} == {(None, None, 0, 0)}
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -240,3 +241,208 @@ def test_truncated_or_garbled_files_give_records_or_reader_errors(corpus_dir: Pa
 def test_docstring_examples() -> None:
     for module in (markdown, pdq):
         assert doctest.testmod(module).failed == 0
+
+
+MERKEL = "types-skin-hp-merkel-cell-treatment-pdq.md"
+LIST_FILES = (
+    GI,
+    MERKEL,
+    "types-breast-hp-breast-treatment-pdq.md",
+    "types-lung-hp-non-small-cell-lung-treatment-pdq.md",
+    "types-leukemia-hp-cll-treatment-pdq.md",
+    "about-cancer-treatment-cam-hp-curcumin-pdq.md",
+)
+# What a reader would recognise as page furniture, written independently of the reader's own rules.
+FIGURE_CAPTION = re.compile(r"^Figure \d+\. ")
+TABLE_CAPTION = re.compile(r"^Table \d+\. ")
+ABBREVIATIONS = re.compile(r"^\S+ = [^=;]+; \S+ = ")
+CREDIT = re.compile(r"^[a-z]?(?:Reprinted|Adapted|Reproduced)\b|with permission", re.IGNORECASE)
+AUTHOR_LIST = re.compile(r"^[A-Z][\w'’-]+ [A-Z]{1,3}(?:, [A-Z][\w'’-]+ [A-Z]{1,3})*,? et al\.?:")
+ENLARGE_LINK = re.compile(r"\[Enlarge\]\([^)]*\)")
+
+
+def own_item_texts(path: Path) -> list[str]:
+    """The cleaned text of every list item of a file, in order, read from the raw Markdown by itself."""
+    _meta, body, first_line = markdown.split_front_matter(path.read_text(encoding="utf-8"), path.name)
+    texts = []
+    for block in markdown.parse_blocks(body, first_line):
+        if block.kind == "item":
+            texts.append(pdq.extract(ENLARGE_LINK.sub("", markdown.strip_images(block.text)), 0)[0])
+    return texts
+
+
+def documents(parsed: dict) -> list[SourceDocument]:
+    return [doc for records in parsed.values() for doc in records]
+
+
+@pytest.mark.parametrize("name", LIST_FILES)
+def test_lead_end_splits_every_list_item_into_its_lead_in_and_its_own_text(
+    parsed: dict, pdq_dir: Path, name: str
+) -> None:
+    (document,) = parsed[name]
+    items = [p for p in document.passages if p.block == "list_item"]
+    assert len(items) > 20
+    own_texts = iter(own_item_texts(pdq_dir / name))
+    for item in items:
+        assert 0 <= item.lead_end < len(item.text)
+        # text[lead_end:] is the item's own cleaned text: the items appear, in order, among the file's items.
+        assert item.text[item.lead_end :] in own_texts, item.text
+        if item.lead_end:
+            assert item.text[item.lead_end - 1] == " " and item.text[: item.lead_end].strip()
+    assert sum(item.lead_end > 0 for item in items) > len(items) / 2
+
+
+def test_items_of_one_list_share_its_block_id_and_lead_in(parsed: dict) -> None:
+    checked = 0
+    for document in documents(parsed):
+        passages = document.passages
+        for ordinal, passage in enumerate(passages):
+            if passage.block != "list_item":
+                assert (passage.block_id, passage.item_number, passage.depth, passage.lead_end) == (None, None, 0, 0)
+                continue
+            checked += 1
+            # The block id is the ordinal of the list's first item, and a list is one run of items.
+            assert passage.block_id is not None and passage.block_id <= ordinal
+            first = passages[passage.block_id]
+            assert first.block == "list_item" and first.block_id == passage.block_id
+            assert all(
+                p.block == "list_item" and p.block_id == first.block_id for p in passages[first.block_id : ordinal]
+            )
+            if passage.depth == 0:
+                assert passage.text[: passage.lead_end] == first.text[: first.lead_end]
+            else:
+                # A flattened sublist item: its lead-in ends with the colon-ended item it sits under.
+                parent = next(p for p in reversed(passages[first.block_id : ordinal]) if p.depth == 0)
+                parent_own = parent.text[parent.lead_end :]
+                assert parent_own.endswith(":")
+                assert passage.text[: passage.lead_end].rstrip().endswith(parent_own)
+    assert checked > 25000
+
+
+def test_numbered_lists_keep_their_numbers_and_order(parsed: dict, pdq_dir: Path) -> None:
+    (merkel,) = parsed[MERKEL]
+    numbered = [p for p in merkel.passages if p.item_number is not None]
+    lists: dict[int, list] = {}
+    for passage in numbered:
+        lists.setdefault(passage.block_id, []).append(passage)
+    # Each numbered list counts 1, 2, 3... in the order of the source.
+    option_lists = [items for items in lists.values() if items[0].text[: items[0].lead_end].rstrip().endswith(":")]
+    assert len(option_lists) >= 3
+    for items in option_lists:
+        assert [p.item_number for p in items] == list(range(1, len(items) + 1))
+        assert {p.depth for p in items} == {0}
+    # The numbers are the source's own: the raw file has the lines "N. <own text>", in this order.
+    lines = (pdq_dir / MERKEL).read_text(encoding="utf-8").splitlines()
+    for items in option_lists:
+        position = 0
+        for passage in items:
+            prefix = f"{passage.item_number}. "
+            position = next(
+                index
+                for index in range(position, len(lines))
+                if lines[index].startswith(prefix)
+                and pdq.extract(lines[index].removeprefix(prefix), 0)[0] == passage.text[passage.lead_end :]
+            )
+
+
+def test_a_numbered_item_after_a_paragraph_of_the_item_before_is_still_an_item(parsed: dict, pdq_dir: Path) -> None:
+    # The scrape writes an item's later paragraphs flat between the items: "1. …", a paragraph, "2. …".
+    raw = (pdq_dir / MERKEL).read_text(encoding="utf-8").splitlines()
+    after_paragraph = [
+        line
+        for previous, line in itertools.pairwise(raw)
+        if re.match(r"[2-9]\. ", line) and previous.strip() and not re.match(r"(?:\d+\.|-|#) ", previous)
+    ]
+    assert after_paragraph
+    (merkel,) = parsed[MERKEL]
+    items = {p.text[p.lead_end :]: p for p in merkel.passages if p.block == "list_item"}
+    for line in after_paragraph:
+        number, text = line.split(". ", 1)
+        item = items[pdq.extract(text, 0)[0]]
+        assert item.item_number == int(number)
+        assert not any(p.text.endswith(item.text[item.lead_end :]) for p in merkel.passages if p.block == "paragraph")
+
+
+def test_figure_captions_and_enlarge_links_are_never_passages(parsed: dict, pdq_dir: Path) -> None:
+    raw = (pdq_dir / MERKEL).read_text(encoding="utf-8")
+    assert len(re.findall(r"^Figure \d+\. ", raw, re.MULTILINE)) == 5
+    assert "[Enlarge](" in raw
+    for document in documents(parsed):
+        for passage in document.passages:
+            assert not FIGURE_CAPTION.match(passage.text), (document.doc_id, passage.text)
+            assert not re.search(r"\bEnlarge(?!ment|d|s)", passage.text), (document.doc_id, passage.text)
+    # A paragraph that talks about a figure is content, not its caption.
+    assert any(re.match(r"Figure \d+ \w", p.text) for doc in documents(parsed) for p in doc.passages)
+
+
+def test_table_captions_are_only_the_first_line_of_their_table(parsed: dict, pdq_dir: Path) -> None:
+    for name in (MERKEL, GI):
+        raw = (pdq_dir / name).read_text(encoding="utf-8")
+        captions = [clean for clean in re.findall(r"^(Table \d+\. .*)$", raw, re.MULTILINE)]
+        (document,) = parsed[name]
+        tables = [p for p in document.passages if p.block == "table"]
+        assert [p.text.splitlines()[0] for p in tables if TABLE_CAPTION.match(p.text)] == [
+            markdown.clean_inline(caption) for caption in captions
+        ]
+    for document in documents(parsed):
+        assert not any(TABLE_CAPTION.match(p.text) for p in document.passages if p.block != "table"), document.doc_id
+
+
+def test_table_footnotes_that_are_abbreviations_or_credits_leave_the_table(parsed: dict, pdq_dir: Path) -> None:
+    raw = (pdq_dir / MERKEL).read_text(encoding="utf-8")
+    assert re.search(r"^\| \S+ = [^|;]+; \S+ = ", raw, re.MULTILINE)  # the source has both kinds of footnote
+    assert re.search(r"^\| a?\S+ [A-Z] et al: .*Reprinted with permission", raw, re.MULTILINE)
+    for name in (
+        MERKEL,
+        GI,
+        "types-breast-hp-breast-treatment-pdq.md",
+        "types-lung-hp-non-small-cell-lung-treatment-pdq.md",
+    ):
+        (document,) = parsed[name]
+        tables = [p for p in document.passages if p.block == "table"]
+        for line in (line for table in tables for line in table.text.splitlines()):
+            assert not ABBREVIATIONS.match(line), (name, line)
+            assert not CREDIT.search(line), (name, line)
+            assert not AUTHOR_LIST.match(line.lstrip("abcdefghij")), (name, line)
+    # Definitions that are the table's content stay ("T1 = …" in a staging table).
+    (merkel,) = parsed[MERKEL]
+    assert any(re.match(r"T1 = ", line) for p in merkel.passages if p.block == "table" for line in p.text.splitlines())
+
+
+def test_a_dropped_credit_row_keeps_the_citations_it_names(gi: SourceDocument) -> None:
+    # GI's Table 1 ends with the footnote "Adapted from [1]-[3]": the rows go, the three citations stay.
+    first = next(p for p in gi.passages if p.block == "table")
+    assert not CREDIT.search(first.text)
+    assert {"2.1", "2.2", "2.3"} <= set(first.citations)
+
+
+def test_one_abbreviation_that_is_content_is_kept(parsed: dict) -> None:
+    # Merkel's mnemonic is a list of "X = word." items: one pair each, content, not an abbreviation list.
+    (merkel,) = parsed[MERKEL]
+    letters = [
+        p for p in merkel.passages if p.block == "list_item" and re.fullmatch(r"[A-Z] = [^=;]+", p.text[p.lead_end :])
+    ]
+    assert len(letters) == 5
+    assert len({p.block_id for p in letters}) == 1
+
+
+def test_reference_strings_and_key_references_are_never_passages(parsed: dict, pdq_dir: Path) -> None:
+    raw = (pdq_dir / "types-leukemia-hp-cll-treatment-pdq.md").read_text(encoding="utf-8")
+    assert re.search(r"^## Key References", raw, re.MULTILINE)
+    assert re.search(r"^- [A-Z][\w'’-]+ [A-Z]{1,3}, .*et al\.:", raw, re.MULTILINE)
+    for document in documents(parsed):
+        for passage in document.passages:
+            assert not passage.section_path[0].startswith("Key References"), document.doc_id
+            if passage.block != "table":
+                assert not AUTHOR_LIST.match(passage.text[passage.lead_end :]), (document.doc_id, passage.text)
+                assert not ABBREVIATIONS.match(passage.text[passage.lead_end :]), (document.doc_id, passage.text)
+        assert not any(section.title.startswith("Key References") for section in document.sections)
+
+
+def test_current_clinical_trials_boilerplate_is_never_a_passage(parsed: dict, pdq_dir: Path) -> None:
+    raw = (pdq_dir / MERKEL).read_text(encoding="utf-8")
+    assert raw.count("### Current Clinical Trials") >= 3
+    for document in documents(parsed):
+        for passage in document.passages:
+            assert "Current Clinical Trials" not in passage.section_path, document.doc_id
+            assert "advanced clinical trial search" not in passage.text, document.doc_id

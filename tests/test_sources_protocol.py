@@ -255,3 +255,62 @@ def test_arbitrary_bytes_give_a_document_or_a_reader_error(data: bytes) -> None:
             list(protocol.parse(io.BytesIO(b"---\ntitle: T\nissuer: H\ndate: 2025-01-02\n---\n" + data), name))
         except ReaderError as error:
             assert error.source == name
+
+
+def items_of(document: SourceDocument) -> list:
+    return [p for p in document.passages if p.block == "list_item"]
+
+
+@pytest.mark.parametrize("form", ["markdown", "html"])
+def test_list_items_keep_their_list_and_lead_in(real: RealText, form: str) -> None:
+    document = read(as_markdown(real), "fn.md") if form == "markdown" else read(as_html(real), "fn.html")
+    items = items_of(document)
+    first = document.passages.index(items[0])
+    assert [p.block_id for p in items] == [first] * len(real.list_items)
+    assert [(p.item_number, p.depth) for p in items] == [(None, 0)] * len(real.list_items)
+    assert [p.text[p.lead_end :] for p in items] == list(real.list_items)
+    assert {p.text[: p.lead_end].rstrip() for p in items} == {markdown.last_sentence(real.list_lead)}
+    assert all(p.block_id is None and p.lead_end == 0 for p in document.passages if p.block != "list_item")
+
+
+def test_numbered_and_nested_lists_keep_numbers_and_depth(real: RealText) -> None:
+    one, two, three = real.list_items
+    lead = markdown.last_sentence(real.list_lead)
+    html_body = (
+        f"<p>{html.escape(real.list_lead)}</p><ol start='3'><li>{html.escape(one)}<ul><li>{html.escape(two)}</li>"
+        f"</ul></li><li value='7'>{html.escape(three)}</li></ol>"
+    )
+    page = (
+        f"<html><head><title>{html.escape(real.title)}</title><meta name='issuer' content='Test Hospital'>"
+        f"<meta name='date' content='2025-01-02'></head><body>{html_body}</body></html>"
+    )
+    markdown_body = (
+        f"{escape_md(real.list_lead)}\n\n3. {escape_md(one)}\n   - {escape_md(two)}\n4. {escape_md(three)}\n"
+    )
+    expected_numbers = {"fn.html": 7, "fn.md": 4}
+    for name, data in (("fn.html", page.encode()), ("fn.md", (front_matter(real.title) + markdown_body).encode())):
+        items = items_of(read(data, name))
+        assert [(p.item_number, p.depth) for p in items] == [(3, 0), (None, 1), (expected_numbers[name], 0)], name
+        assert [p.text[p.lead_end :] for p in items] == [one, two, three], name
+        assert [p.text[: p.lead_end].rstrip() for p in items] == [lead, f"{lead} {one}", lead], name
+        assert len({p.block_id for p in items}) == 1, name
+
+
+def test_page_furniture_of_a_real_page_gives_no_passages(corpus_dir: Path) -> None:
+    # A protocol built from a real PDQ page's figure caption and captioned table with its footnotes.
+    source = corpus_dir / "guidelines" / "nci-pdq" / "types-skin-hp-merkel-cell-treatment-pdq.md"
+    _meta, body, _line = markdown.split_front_matter(source.read_text(encoding="utf-8"), source.name)
+    blocks = markdown.parse_blocks(body)
+    figure = next(b for b in blocks if b.kind == "paragraph" and re.match(r"Figure \d+\. .*Reprinted", b.text))
+    table = next(b for b in blocks if b.kind == "table")
+    caption = blocks[blocks.index(table) - 1]
+    assert caption.text.startswith("Table 1. ")
+    data = front_matter("Test protocol") + "\n\n".join([figure.text, caption.text, "\n".join(table.lines)]) + "\n"
+    document = read(data.encode(), "furniture.md")
+    assert [p.block for p in document.passages] == ["table"]
+    lines = document.passages[0].text.splitlines()
+    assert lines[0] == markdown.clean_inline(caption.text)
+    # The body rows stay; the abbreviation list and the credit under the table go.
+    body_rows = [row for row in table.table_rows if sum(bool(cell) for cell in row.cells) > 1]
+    assert len(lines) == 1 + len(body_rows)
+    assert not any(" = " in line or "permission" in line for line in lines)

@@ -223,6 +223,40 @@ def test_concept_offsets_index_the_original_question(ask, eval_questions):
 # Concepts and roles --------------------------------------------------------------------------------
 
 
+def test_the_most_specific_concept_is_the_condition(ask):
+    # MeSH files the virus under organisms, not diseases; the question's "leukemia" is part of its
+    # name and must not make it a question about leukaemia.
+    question = ask("What is the best treatment for feline leukemia virus in cats?")
+    assert question.conditions == (
+        Concept("feline leukemia virus", 31, 52, "D005256", "Leukemia Virus, Feline", "condition"),
+    )
+    everything = (*question.conditions, *question.drugs, *question.procedures, *question.others)
+    assert "Leukemia" not in _names(everything)
+    assert question.terms == ("Leukemia Virus, Feline",)
+    # A category heading ("infection": Infections) gives way to the agent it is an infection by.
+    infection = ask("What is the treatment for feline leukemia virus infection?")
+    assert _names(infection.conditions) == ["Leukemia Virus, Feline"]
+    assert "Infections" in _names(infection.others)
+
+
+@pytest.mark.parametrize(
+    ("source", "key", "species", "age", "pregnancy"),
+    [
+        ("7B2_golden.json", "5c645313e842deac67000019", "Mice", None, False),
+        (PUBMEDQA, "19406119", "Rats", None, False),
+        (PUBMEDQA, "7547656", "Sheep", None, True),  # pregnant ewes
+        (PUBMEDQA, "21689015", None, "child", False),  # the dogs are not the patients
+        (PUBMEDQA, "15137012", None, "child", False),
+        (PUBMEDQA, "21849531", None, "adult", False),
+        (PUBMEDQA, "18719011", None, None, False),  # children and adults
+        (PUBMEDQA, "21880023", None, None, True),
+    ],
+)
+def test_population_of_real_questions(ask, eval_questions, source, key, species, age, pregnancy):
+    population = ask(eval_questions[(source, key)]).population
+    assert (population.species, population.age, population.pregnancy) == (species, age, pregnancy)
+
+
 def test_roles_come_from_the_tree_and_the_drug_lexicon(ask, eval_questions):
     question = ask(eval_questions[("7B2_golden.json", "5c663afe7c78d69471000013")])
     assert _names(question.conditions) == ["Primary Myelofibrosis"]

@@ -54,6 +54,14 @@ class Passage:
     ``citations`` are labels of the document's :class:`CitedWork` entries cited by this passage.
     ``evidence_levels`` are the source's own level-of-evidence designations for the passage, in order
     (PDQ's "Level of evidence C2" gives ``("C2",)``), kept out of ``text``.
+
+    List items keep the structure of the list they come from, so an answer can quote a list whole and
+    in order: ``block_id`` is shared by every item of one list (the ordinal, within the document, of
+    the list's first item passage; None for paragraphs and tables), ``item_number`` is the source's
+    own number of a numbered item ("3." gives 3; None for bullets) and ``depth`` how deeply the item
+    is nested (0 at the top level). An item's ``text`` is its lead-in followed by its own text:
+    ``text[lead_end:]`` is the item's own text and ``text[:lead_end].rstrip()`` the lead-in
+    (``lead_end`` is 0 when there is none).
     """
 
     text: str
@@ -63,6 +71,10 @@ class Passage:
     block: str = "paragraph"
     citations: tuple[str, ...] = ()
     evidence_levels: tuple[str, ...] = ()
+    block_id: int | None = None
+    item_number: int | None = None
+    depth: int = 0
+    lead_end: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-ARTICLE_SCHEMA_VERSION = "1.1"
+ARTICLE_SCHEMA_VERSION = "1.2"
 EVIDENCE_KEY_TEMPLATE = "ev-{passage_id}"
 
 
@@ -103,10 +103,17 @@ class DoseNote:
 
 @dataclass(frozen=True, slots=True)
 class Bullet:
-    """One bullet: one or more consecutive source sentences (kept together when one needs the other)."""
+    """One bullet: one or more consecutive source sentences (kept together when one needs the other).
+
+    A bullet quoting an item of a source's list keeps the item's own ``number`` (None for a bulleted
+    item), its nesting ``depth`` in the list and the ``levels`` of evidence the source gives it.
+    """
 
     sentences: tuple[CitedSentence, ...]
     doses: tuple[DoseNote, ...] = ()
+    number: int | None = None
+    depth: int = 0
+    levels: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -116,15 +123,32 @@ class Bullet:
 
 @dataclass(frozen=True, slots=True)
 class BulletGroup:
-    """Bullets under a heading: a treatment modality, a research theme, or the intent's equivalent."""
+    """Bullets under a heading: a setting's option list, an agent, a research theme, or a source section.
+
+    ``lead`` quotes what introduces the bullets in the source (a list's lead-in, an agent's description);
+    ``drug`` names the agent an agent entry is about (its label block, when one is quoted, has that name);
+    ``note`` is connecting text about the group (e.g. that it matches the setting the question names).
+    """
 
     heading: str
     bullets: tuple[Bullet, ...]
+    lead: tuple[CitedSentence, ...] = ()
+    drug: str | None = None
+    note: str | None = None
+
+    @property
+    def sentences(self) -> tuple[CitedSentence, ...]:
+        """The lead, then the bullets' sentences, in reading order."""
+        return (*self.lead, *(sentence for bullet in self.bullets for sentence in bullet.sentences))
 
 
 @dataclass(frozen=True, slots=True)
 class GuidelineSection:
-    """*From the Guidelines*: lead paragraph, key considerations, options grouped by modality."""
+    """*From the Guidelines*, in reading order: the bottom line (the guideline's own statements of what
+    is standard or preferred), the lead naming the guidelines used, key considerations, the option lists
+    by setting (``settings``, each quoted whole under the guideline's own heading), the agents the
+    guideline names with its evidence on them (``agents``), and further groups by source heading.
+    """
 
     lead: str
     guideline_keys: tuple[str, ...]
@@ -132,11 +156,26 @@ class GuidelineSection:
     groups_heading: str
     groups: tuple[BulletGroup, ...]
     empty_note: str | None = None
+    bottom_line: tuple[Bullet, ...] = ()
+    settings: tuple[BulletGroup, ...] = ()
+    agents: tuple[BulletGroup, ...] = ()
+
+    @property
+    def all_groups(self) -> tuple[BulletGroup, ...]:
+        """Settings, agents, then the other groups, in reading order."""
+        return (*self.settings, *self.agents, *self.groups)
 
     @property
     def bullets(self) -> tuple[Bullet, ...]:
-        """Key considerations, then the groups' bullets, in reading order."""
-        return (*self.key_considerations, *(bullet for group in self.groups for bullet in group.bullets))
+        """Every bullet of the section, in reading order."""
+        grouped = (bullet for group in self.all_groups for bullet in group.bullets)
+        return (*self.bottom_line, *self.key_considerations, *grouped)
+
+    @property
+    def sentences(self) -> tuple[CitedSentence, ...]:
+        """Every quoted sentence of the section (group leads included), in reading order."""
+        listed = (sentence for bullet in (*self.bottom_line, *self.key_considerations) for sentence in bullet.sentences)
+        return (*listed, *(sentence for group in self.all_groups for sentence in group.sentences))
 
 
 @dataclass(frozen=True, slots=True)

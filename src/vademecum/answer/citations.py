@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from vademecum.answer.article import (
     Article,
     Bullet,
+    BulletGroup,
     GuidelineSection,
     LabelSection,
     Reference,
@@ -89,15 +90,25 @@ def _bullet_keys(bullet: Bullet) -> Iterator[str]:
             yield note.label_key
 
 
+def _group_keys(groups: Iterable[BulletGroup]) -> Iterator[str]:
+    for group in groups:
+        for sentence in group.lead:
+            yield from sentence.keys
+        for bullet in group.bullets:
+            yield from _bullet_keys(bullet)
+
+
 def _reading_order(guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection) -> Iterator[str]:
-    yield from guidelines.guideline_keys
-    for bullet in guidelines.bullets:
+    for bullet in guidelines.bottom_line:
         yield from _bullet_keys(bullet)
+    yield from guidelines.guideline_keys
+    for bullet in guidelines.key_considerations:
+        yield from _bullet_keys(bullet)
+    yield from _group_keys(guidelines.all_groups)
     for block in labels.blocks:
         for sentence in block.sentences:
             yield from sentence.keys
-    for bullet in research.bullets:
-        yield from _bullet_keys(bullet)
+    yield from _group_keys(research.groups)
 
 
 def body_keys(guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection) -> tuple[str, ...]:

@@ -45,6 +45,11 @@ PROCEDURE_TREES = ("E",)
 NON_PROCEDURE_BRANCHES = ("E01.789", "E02.208", "E05.318", "E05.337", "E05.581", "E05.599")
 """Descriptors filed under techniques that name a topic rather than a procedure: Prognosis,
 Contraindications, epidemiologic methods ("Risk"), evaluation studies, methods, theoretical models."""
+INFECTIOUS_AGENT_TREES = ("B01", "B02", "B03", "B04")
+"""Eukaryotes, archaea, bacteria, viruses: what infects a patient, less the branches below."""
+NON_AGENT_BRANCHES = ("B01.050", "B01.650", "B01.875")
+"""Animals and plants; of the animals only the helminths (:data:`AGENT_ANIMAL_BRANCHES`) infect."""
+AGENT_ANIMAL_BRANCHES = ("B01.050.500.500",)
 DRUG_TREES = ("D",)
 DRUG_CLASS_BRANCHES = ("D27.505", "D20.215.894")
 """Pharmacologic actions (drug classes such as "Angiotensin-Converting Enzyme Inhibitors") and vaccines:
@@ -188,6 +193,19 @@ class ClinicalVocabulary:
                         clinical[word] = clinical.get(word, 0) + 1
             self._word_counts = {word: (clinical.get(word, 0), count) for word, count in total.items()}
         return self._word_counts
+
+
+def is_infectious_agent(trees: Sequence[str]) -> bool:
+    """Whether a descriptor is a microorganism or parasite ("Leukemia Virus, Feline", "Candida albicans").
+
+    Category headings ("Viruses", "Bacteria") are kinds of things, not agents.
+    """
+    return any(
+        len(tree) > 3
+        and tree.startswith(INFECTIOUS_AGENT_TREES)
+        and (not tree.startswith(NON_AGENT_BRANCHES) or tree.startswith(AGENT_ANIMAL_BRANCHES))
+        for tree in trees
+    )
 
 
 def _clinical_tree(tree: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vademecum.answer import dosing, modality, sentences
 from vademecum.answer.article import (
@@ -26,20 +26,18 @@ from vademecum.answer.article import (
     ResearchSection,
     SourceLocation,
 )
+from vademecum.answer.outline import Outline, on_intent
 from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, ConceptMatcher, Evidence, LabelEvidence
 from vademecum.answer.understand import Intent, Question
 from vademecum.evidence.models import EvidenceDocument
 from vademecum.vocab.drugs import DrugLexicon
 from vademecum.vocab.mesh import MeshVocabulary
 
-KEY_CONSIDERATIONS = 6
+KEY_CONSIDERATIONS = 5
+KEY_CONSIDERATIONS_WITH_OUTLINE = 3
 BULLETS_PER_GROUP = 3
-MAX_GROUPS = 10
+MAX_GROUPS = 6
 DRUG_CLASS_TREE = "D27"
-# Headings of follow-up and marker sections (monitoring is part of management for any disease).
-FOLLOW_UP = re.compile(
-    r"\b(?:follow-up|surveillance|monitoring|(?:bio(?:chemical )?|tumor )?markers?)\b", re.IGNORECASE
-)
 # Only the best candidates are clustered and classified: both cost about a millisecond per sentence.
 CANDIDATE_POOL = 200
 GROUPED_POOL = 80
@@ -84,27 +82,6 @@ RETRIEVAL_WORDS = {
     Intent.SCREENING_PREVENTION: "screening prevention",
     Intent.MECHANISM: "mechanism",
 }
-# Headings of the source sections that hold what each intent asks about (general words, any disease).
-SECTION_WORDS = {
-    Intent.MANAGEMENT: (
-        "treatment",
-        "therap",
-        "management",
-        "surg",
-        "follow-up",
-        "surveillance",
-        "monitoring",
-        "marker",
-    ),
-    Intent.COMPARISON: ("treatment", "therap"),
-    Intent.DOSING: ("dosage", "dose", "administration"),
-    Intent.DIAGNOSIS: ("diagnos", "evaluation", "work-up", "imaging", "tests", "markers"),
-    Intent.ADVERSE_EFFECTS: ("adverse", "side effects", "toxicit", "complications", "late effects"),
-    Intent.CONTRAINDICATIONS_INTERACTIONS: ("contraindication", "interaction", "warnings"),
-    Intent.PROGNOSIS: ("prognos", "survival", "outcome"),
-    Intent.SCREENING_PREVENTION: ("screening", "prevention", "risk"),
-    Intent.MECHANISM: ("mechanism", "pharmacology", "biology"),
-}
 # Below this many words a bullet says little on its own (a bare list item); its score is scaled down.
 INFORMATIVE_WORDS = 14
 
@@ -142,53 +119,71 @@ class Composer:
     # -- guidelines -------------------------------------------------------------------------
 
     def guideline_section(
-        self, documents: Sequence[EvidenceDocument], passages: Sequence[Evidence]
+        self, documents: Sequence[EvidenceDocument], passages: Sequence[Evidence], outline: Outline | None = None
     ) -> GuidelineSection:
-        """Lead naming the guidelines, key considerations, and options grouped by modality or heading."""
+        """Bottom line, the guidelines used, key considerations, then the guideline's own structure.
+
+        ``outline`` (:func:`vademecum.answer.outline.build_outline`) gives the bottom line, the option
+        lists by setting and the agents; key considerations and the further groups come from the
+        on-intent ``passages`` that the outline does not already quote. Groups are named by the
+        source's own headings; they are only added when the guideline has no option lists to show.
+        """
         heading = GROUPS_HEADING[self.question.intent]
-        if not passages:
+        outline = outline or Outline((), (), (), frozenset())
+        usable = [
+            p
+            for p in passages
+            if on_intent(p.section_path, self.question.intent)
+            and p.passage_id not in outline.quoted
+            and p.block != "list_item"
+        ]
+        if not usable and not outline.settings and not outline.bottom_line:
             return GuidelineSection("", (), (), heading, ())
-        candidates = self._merged(self._candidates(passages))
-        key_considerations = tuple(self._bullet(group) for group in candidates[:KEY_CONSIDERATIONS])
-        groups = self._grouped(_across_sections(candidates[KEY_CONSIDERATIONS:], GROUPED_POOL))
-        # The lead names only the guidelines the section actually quotes, each cited by its first quote.
-        first_key: dict[str, str] = {}
-        for bullet in (*key_considerations, *(b for g in groups for b in g.bullets)):
-            for sentence in bullet.sentences:
-                first_key.setdefault(sentence.source.document_id, sentence.source.key)
-        quoted = [d for d in documents if d.id in first_key]
-        return GuidelineSection(
-            lead=guideline_lead(quoted) if quoted else "",
-            guideline_keys=tuple(first_key[d.id] for d in quoted),
+        bottom = {s.text for b in outline.bottom_line for s in b.sentences}
+        # A key consideration says something about what is asked (a treatment question's bullet names
+        # a treatment); definitions and background that only name the disease are left out.
+        intent_words = INTENT_WORDS[self.question.intent]
+        candidates = [
+            group
+            for group in self._merged(self._candidates(usable))
+            if not any(s.text in bottom for s in group[0].spans)
+            and any(word in group[0].text.casefold() for word in intent_words)
+        ]
+        count = KEY_CONSIDERATIONS_WITH_OUTLINE if outline.settings else KEY_CONSIDERATIONS
+        key_considerations = tuple(self._bullet(group) for group in candidates[:count])
+        groups = () if outline.settings else self._by_heading(_across_sections(candidates[count:], GROUPED_POOL))
+        section = GuidelineSection(
+            lead="",
+            guideline_keys=(),
             key_considerations=key_considerations,
             groups_heading=heading,
             groups=groups,
+            bottom_line=outline.bottom_line,
+            settings=outline.settings,
+            agents=outline.agents,
+        )
+        # The lead names only the guidelines the section actually quotes, each cited by its first quote.
+        first_key: dict[str, str] = {}
+        for sentence in section.sentences:
+            first_key.setdefault(sentence.source.document_id, sentence.source.key)
+        quoted = [d for d in documents if d.id in first_key]
+        return replace(
+            section,
+            lead=guideline_lead(quoted) if quoted else "",
+            guideline_keys=tuple(first_key[d.id] for d in quoted),
         )
 
-    def _grouped(self, candidates: Sequence[list[Candidate]]) -> tuple[BulletGroup, ...]:
-        labelled = [(self._group_of(group[0]), group) for group in candidates]
-        shown_as = modality.unify(found for found, _ in labelled)
-        by_group: dict[modality.Modality, list[list[Candidate]]] = defaultdict(list)
-        for found, group in labelled:
-            by_group[shown_as[found]].append(group)
-        # Groups named by a modality come before groups named only by a source heading.
-        ordered = sorted(by_group.items(), key=lambda item: (item[0].key.startswith("section:"), -item[1][0][0].score))
+    def _by_heading(self, candidates: Sequence[list[Candidate]]) -> tuple[BulletGroup, ...]:
+        """Candidates grouped under the source's own section headings, best group first."""
+        by_heading: dict[str, list[list[Candidate]]] = defaultdict(list)
+        for group in candidates:
+            evidence = group[0].evidence
+            by_heading[evidence.section_path[-1] if evidence.section_path else evidence.title].append(group)
+        ordered = sorted(by_heading.items(), key=lambda item: -item[1][0][0].score)
         return tuple(
-            BulletGroup(group.label, tuple(self._bullet(g) for g in groups[:BULLETS_PER_GROUP]))
-            for group, groups in ordered[:MAX_GROUPS]
+            BulletGroup(heading, tuple(self._bullet(g) for g in groups[:BULLETS_PER_GROUP]))
+            for heading, groups in ordered[:MAX_GROUPS]
         )
-
-    def _group_of(self, candidate: Candidate) -> modality.Modality:
-        """The modality for treatment questions; otherwise the source's own section heading."""
-        evidence = candidate.evidence
-        if self.question.intent in (Intent.MANAGEMENT, Intent.COMPARISON):
-            found = modality.classify(candidate.text, evidence.section_path, self.mesh, self.drugs)
-            if found is not None:
-                return found
-        heading = evidence.section_path[-1] if evidence.section_path else evidence.title
-        if self.question.intent is Intent.MANAGEMENT and FOLLOW_UP.search(" ".join(evidence.section_path)):
-            return modality.Modality("follow-up", "Follow-up and monitoring")
-        return modality.Modality(f"section:{heading.casefold()}", heading)
 
     # -- research ---------------------------------------------------------------------------
 
@@ -250,14 +245,17 @@ class Composer:
         return []
 
     def missing_label_block(self, drug: str, drug_information: Sequence[Evidence]) -> DrugLabelBlock:
-        """A drug the article names with no label in the corpus; NCI drug information if indexed."""
+        """A drug the article names with no label in the corpus; the approvals NCI drug information gives
+        for the question's condition, when a page is indexed (approvals for other conditions are left out)."""
         note = f"No FDA drug label for {drug} is in the indexed corpus."
         # A list's lead-in alone ("… is approved to treat:") is left out: each item carries it.
         approvals = [
             s
             for p in drug_information
             for s in self._sentences_of(p)
-            if "approved" in s.text.casefold() and not sentences.introduces_list(s.text)
+            if "approved" in s.text.casefold()
+            and not sentences.introduces_list(s.text)
+            and (self.matcher.empty or self.matcher.matches(s.text))
         ][:3]
         return DrugLabelBlock(drug, None, (), (), missing_label_note=note, drug_information=tuple(approvals))
 
@@ -350,10 +348,8 @@ def guideline_lead(documents: Sequence[EvidenceDocument]) -> str:
     """Connecting text naming the guideline documents used (issuer and year); no clinical claim."""
     named = [_guideline_name(d) for d in documents]
     listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
-    return (
-        f"This section quotes {listed}, the most recent and highest-level guidance in the indexed sources "
-        "for this question."
-    )
+    noun = "Guideline used" if len(named) == 1 else "Guidelines used"
+    return f"{noun}: {listed}."
 
 
 def _guideline_name(document: EvidenceDocument) -> str:

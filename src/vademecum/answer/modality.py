@@ -49,6 +49,12 @@ from vademecum.answer.modality_rules import (
 from vademecum.vocab.mesh import MeshVocabulary, TermMatch
 
 _PROCEDURES = frozenset({SURGERY, LIVER_DIRECTED, LOCOREGIONAL, TRANSPLANTATION})
+# Words that say a sentence is about giving a treatment, not about a substance mentioned in passing.
+GIVING = re.compile(
+    r"\b(?:treat\w*|therap\w*|administ\w*|given|giving|receiv\w*|dos(?:e|es|ing|age)|regimens?|randomi[sz]ed"
+    r"|versus|compared|resect\w*|surg\w*|irradiat\w*|radiotherap\w*|infusion|injection|mg)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,11 +397,14 @@ def theme_of(
 ) -> Modality:
     """The theme of a research sentence: its modality, else the type of its abstract section.
 
+    A modality names the theme only when the sentence is about giving a treatment (:data:`GIVING`): a
+    sentence that merely mentions a drug (a tracer, a biomarker) is not about its drug class.
+
     Section labels are grouped by type ("RESULTS", "CONCLUSIONS" → Findings; "METHODS",
     "DESIGN" → Methods; "BACKGROUND", "OBJECTIVE" → Background; "LIMITATIONS"); an unlabelled
     abstract is Findings.
     """
-    modality = classify(sentence, (), mesh, drugs)
+    modality = classify(sentence, (), mesh, drugs) if GIVING.search(sentence) else None
     if modality is not None:
         return modality
     label = section_path[-1] if section_path else ""

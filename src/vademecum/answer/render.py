@@ -55,6 +55,10 @@ SECTION_HEADINGS = {
     "disclaimer": "Professional Disclaimer",
 }
 KEY_CONSIDERATIONS_HEADING = "Key considerations"
+BOTTOM_LINE_HEADING = "Bottom line"
+SETTINGS_HEADING = "Options by setting"
+AGENTS_HEADING = "Agents named in the guideline"
+LABEL_LINK_TEXT = "FDA label below"
 # The order reference groups are listed in: NCI drug information sits with the label section it
 # appears in, so the numbers of consecutive groups stay close to reading order.
 REFERENCE_HEADINGS = {
@@ -235,19 +239,51 @@ def _md_sentences(sentences: Iterable[CitedSentence], numbers: dict[str, int], i
     return f"{body} {cite}".rstrip()
 
 
+def levels_text(bullet: Bullet) -> str:
+    """The source's levels of evidence for a list item, as connecting text ("" when it gives none)."""
+    if not bullet.levels:
+        return ""
+    return f"(Level of evidence: {', '.join(bullet.levels)})"
+
+
 def _md_bullet(bullet: Bullet, numbers: dict[str, int]) -> list[str]:
-    lines = [f"- {_md_sentences(bullet.sentences, numbers, '  ')}"]
-    for text, keys in dose_notes(bullet):
-        lines.append(f"  - {md_text(text, '    ')} {md_citations(keys, numbers)}".rstrip())
+    indent = "   " * bullet.depth
+    marker = f"{bullet.number}." if bullet.number is not None else "-"
+    inner = indent + " " * (len(marker) + 1)
+    text = " ".join(part for part in (_md_sentences(bullet.sentences, numbers, inner), levels_text(bullet)) if part)
+    lines = [f"{indent}{marker} {text}"]
+    for note, keys in dose_notes(bullet):
+        lines.append(f"{inner}- {md_text(note, inner + '  ')} {md_citations(keys, numbers)}".rstrip())
     return lines
 
 
-def _md_groups(groups: Iterable[BulletGroup], numbers: dict[str, int], level: str) -> list[str]:
+def _md_bullets_under(heading: str, bullets: Iterable[Bullet], numbers: dict[str, int]) -> list[str]:
+    lines = [line for bullet in bullets for line in _md_bullet(bullet, numbers)]
+    return [f"### {heading}", "", *lines, ""] if lines else []
+
+
+def label_anchor(drug: str) -> str:
+    """The HTML id of a drug's block in *From the FDA Drug Label*."""
+    return "label-" + re.sub(r"[^a-z0-9]+", "-", drug.casefold()).strip("-")
+
+
+def labelled_drugs(article: Article) -> frozenset[str]:
+    """The drugs (case-folded) whose FDA label the article quotes."""
+    return frozenset(block.drug.casefold() for block in article.labels.blocks if block.quotes)
+
+
+def _md_groups(
+    groups: Iterable[BulletGroup], numbers: dict[str, int], level: str, labelled: frozenset[str] = frozenset()
+) -> list[str]:
     lines: list[str] = []
     for group in groups:
-        lines += [f"{level} {md_line(group.heading)}", ""]
+        lines += [f"{level} {md_line(group.heading)}", "", *_md_note(group.note)]
+        if group.lead:
+            lines += [_md_sentences(group.lead, numbers, ""), ""]
         for bullet in group.bullets:
             lines += _md_bullet(bullet, numbers)
+        if group.drug and group.drug.casefold() in labelled:
+            lines.append(f"- See the {LABEL_LINK_TEXT}: {md_line(group.drug)}.")
         lines.append("")
     return lines
 
@@ -267,16 +303,19 @@ def to_markdown(article: Article) -> str:
         lines.append("")
 
     guidelines = article.guidelines
+    labelled = labelled_drugs(article)
     lines += [f"## {SECTION_HEADINGS['guidelines']}", "", *_md_note(guidelines.empty_note)]
+    lines += _md_bullets_under(BOTTOM_LINE_HEADING, guidelines.bottom_line, numbers)
     if guidelines.lead:
         lines += [f"{md_line(guidelines.lead)} {md_citations(guidelines.guideline_keys, numbers)}".rstrip(), ""]
-    if guidelines.key_considerations:
-        lines += [f"### {KEY_CONSIDERATIONS_HEADING}", ""]
-        for bullet in guidelines.key_considerations:
-            lines += _md_bullet(bullet, numbers)
-        lines.append("")
-    if guidelines.groups:
-        lines += [f"### {md_line(guidelines.groups_heading)}", "", *_md_groups(guidelines.groups, numbers, "####")]
+    lines += _md_bullets_under(KEY_CONSIDERATIONS_HEADING, guidelines.key_considerations, numbers)
+    for heading, groups in (
+        (SETTINGS_HEADING, guidelines.settings),
+        (AGENTS_HEADING, guidelines.agents),
+        (guidelines.groups_heading, guidelines.groups),
+    ):
+        if groups:
+            lines += [f"### {md_line(heading)}", "", *_md_groups(groups, numbers, "####", labelled)]
 
     lines += [f"## {SECTION_HEADINGS['labels']}", "", *_md_note(article.labels.empty_note)]
     for block in article.labels.blocks:
@@ -414,6 +453,13 @@ def _context(article: Article, review: ReviewStatus | None = None) -> dict[str, 
         "article": article,
         "headings": SECTION_HEADINGS,
         "key_considerations_heading": KEY_CONSIDERATIONS_HEADING,
+        "bottom_line_heading": BOTTOM_LINE_HEADING,
+        "settings_heading": SETTINGS_HEADING,
+        "agents_heading": AGENTS_HEADING,
+        "label_link_text": LABEL_LINK_TEXT,
+        "labelled": labelled_drugs(article),
+        "label_anchor": label_anchor,
+        "levels_text": levels_text,
         "steps": REVIEW_STEPS,
         "current_step": review.step,
         "status_label": review.label,

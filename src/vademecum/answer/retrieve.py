@@ -19,9 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vademecum.answer.article import evidence_key
+from vademecum.answer.population import Population, document_population, fitting_documents, research_fits
 from vademecum.evidence import store
 from vademecum.evidence.models import EvidenceDocument, EvidencePassage
 from vademecum.records import Audience, DocumentKind
@@ -71,6 +73,13 @@ class Evidence:
     doi: str | None
     audience: str | None
     citations: tuple[str, ...] = ()
+    evidence_levels: tuple[str, ...] = ()
+    block: str = "paragraph"
+    # A list item's list, number, nesting and lead-in length, as records.Passage describes them.
+    block_id: int | None = None
+    item_number: int | None = None
+    depth: int = 0
+    lead_end: int = 0
 
     @property
     def key(self) -> str:
@@ -147,6 +156,7 @@ class Retriever:
         section_words: Sequence[str] = (),
         max_documents: int = 3,
         max_passages: int = 150,
+        population: Population | None = None,
     ) -> GuidelineChoice:
         """The best guideline documents for ``query`` and their relevant passages.
 
@@ -154,6 +164,9 @@ class Retriever:
         the best document's score are kept, ordered health-professional first, then by level and date.
         Besides the passages the query finds, the chosen documents' passages under a heading that
         contains one of ``section_words`` (the sections on what the question asks) are included.
+        With ``population``, only documents written for it are considered
+        (:func:`~vademecum.answer.population.fitting_documents`: no guideline for people answers a
+        question about cats, no children's summary an adult's question).
         """
         hits = self._relevant(self.index.search(query, kinds=[DocumentKind.GUIDELINE.value], limit=300))
         if not hits:
@@ -169,6 +182,15 @@ class Retriever:
                 for d, group in by_document.items()
                 if any(self.matcher.matches(f"{h.passage.title} {h.passage.section}") for h in group)
             }
+            hits = [hit for hit in hits if hit.passage.document_id in by_document]
+            if not hits:
+                return GuidelineChoice((), ())
+        # Before scoring, so that the best document the cut-off below is measured against is one
+        # the article may use.
+        if population is not None:
+            populations = {d: document_population(group[0].passage.title, d) for d, group in by_document.items()}
+            fitting = set(fitting_documents(population, populations))
+            by_document = {d: group for d, group in by_document.items() if d in fitting}
             hits = [hit for hit in hits if hit.passage.document_id in by_document]
             if not hits:
                 return GuidelineChoice((), ())
@@ -218,9 +240,31 @@ class Retriever:
         ]
         return sorted(found + added, key=lambda e: -e.score)
 
-    def research(self, query: str, *, max_documents: int = 8, passages_per_document: int = 2) -> tuple[Evidence, ...]:
-        """Research passages ranked by relevance, level and recency; at most a few per study."""
+    def research(
+        self,
+        query: str,
+        *,
+        max_documents: int = 8,
+        passages_per_document: int = 2,
+        population: Population | None = None,
+    ) -> tuple[Evidence, ...]:
+        """Research passages ranked by relevance, level and recency; at most a few per study.
+
+        With ``population``, studies about another species are left out (for a question about
+        people, those MEDLINE tags Animals and not Humans; for one about cats, all but those whose
+        MeSH headings or title name cats): see :func:`~vademecum.answer.population.research_fits`.
+        """
         hits = self._relevant(self.index.search(query, kinds=[DocumentKind.RESEARCH.value], limit=200))
+        if population is not None and hits:
+            # One query for the headings of every candidate study (the store defers them).
+            titles = {hit.passage.document_id: hit.passage.title for hit in hits}
+            rows = self.session.execute(
+                select(EvidenceDocument.id, EvidenceDocument.mesh_headings).where(EvidenceDocument.id.in_(list(titles)))
+            )
+            fitting = {
+                d for d, found in rows if research_fits(population, titles[d], [h["descriptor"] for h in found or ()])
+            }
+            hits = [hit for hit in hits if hit.passage.document_id in fitting]
         if not hits:
             return ()
         best = max(hit.score for hit in hits)
@@ -324,4 +368,10 @@ def make_evidence(passage: EvidencePassage, document: EvidenceDocument, score: f
         doi=document.doi,
         audience=document.audience,
         citations=tuple(passage.citations),
+        evidence_levels=tuple(passage.evidence_levels),
+        block=passage.block,
+        block_id=passage.block_id,
+        item_number=passage.item_number,
+        depth=passage.depth or 0,
+        lead_end=passage.lead_end or 0,
     )

@@ -33,6 +33,7 @@ CONTEXT_OPENERS: tuple[str, ...] = (
     "in these", "in those", "in such", "for these", "for this", "for those", "for such",
     "with these", "with this", "despite this", "because of this", "due to this", "given these",
     "given this", "based on these", "based on this", "on this basis", "to this end", "at that time",
+    "in the second", "in the third", "the second", "the third", "another", "the other",
 )  # fmt: skip
 
 # Openers that look anaphoric but are not: "In addition to surgery, …" names what it adds to,

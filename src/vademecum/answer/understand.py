@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from vademecum.answer.clinical import ClinicalVocabulary, Role
+from vademecum.answer.clinical import ClinicalVocabulary, Role, is_infectious_agent
 from vademecum.answer.comparison import find_comparison
+from vademecum.answer.population import Population, question_population
 from vademecum.errors import QuestionRefused
 from vademecum.vocab.abbreviations import AbbreviationDictionary, find_definitions
 from vademecum.vocab.drugs import DrugLexicon
@@ -102,7 +103,8 @@ class Question:
 
     ``search_text`` is the question with abbreviations replaced by the long forms in ``expansions``
     (the retrieval query); ``compared`` holds the two options of a comparison; ``terms`` the names of
-    the conditions, drugs and procedures, for query expansion; ``others`` the remaining concepts.
+    the conditions, drugs and procedures, for query expansion; ``others`` the remaining concepts;
+    ``population`` whom the question is about (people of any age unless it says otherwise).
     """
 
     text: str
@@ -114,6 +116,7 @@ class Question:
     search_text: str
     compared: tuple[str, ...] = ()
     others: tuple[Concept, ...] = ()
+    population: Population = field(default_factory=Population)
     terms: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +150,7 @@ def understand(
     vocabulary = ClinicalVocabulary.of(mesh)
     rewrite = _expand_abbreviations(question, mesh, abbreviations, corpus_frequency)
     concepts, trees = _concepts(question, rewrite, vocabulary, drugs)
+    concepts = _agents_as_conditions(concepts, trees)
     if not vocabulary.is_clinical(question, trees.values(), has_drug=any(c.role == "drug" for c in concepts)):
         raise QuestionRefused(
             "This does not look like a clinical question: it names no disease, drug, procedure or other"
@@ -164,6 +168,7 @@ def understand(
         search_text=rewrite.text,
         compared=compared,
         others=tuple(c for c in concepts if c.role == "other"),
+        population=question_population(question, concepts, trees),
     )
 
 
@@ -332,6 +337,30 @@ def _concepts(
         found.append(Concept(mention.text, mention.start, mention.end, ui, mention.name, "drug"))
     found.sort(key=lambda c: c.start)
     return found, trees
+
+
+def _agents_as_conditions(concepts: list[Concept], trees: dict[str, tuple[str, ...]]) -> list[Concept]:
+    """A question naming an infectious agent and no particular disease asks about the infection.
+
+    MeSH files "feline leukemia virus" under the viruses, not the diseases, so without this the
+    question would have no condition and retrieval would fall back on its words ("leukemia"), which
+    name another disease. The agent is the most specific thing the question names: it becomes the
+    condition, and a category heading that was one ("infection": Infections) becomes an other concept.
+    """
+    if any(c.role == "condition" and not _heading(trees.get(c.ui or "", ())) for c in concepts):
+        return concepts
+    agents = {id(c) for c in concepts if c.role == "other" and c.ui and is_infectious_agent(trees.get(c.ui, ()))}
+    if not agents:
+        return concepts
+    return [
+        replace(c, role="condition") if id(c) in agents else replace(c, role="other") if c.role == "condition" else c
+        for c in concepts
+    ]
+
+
+def _heading(trees: tuple[str, ...]) -> bool:
+    """Whether a descriptor is only a category heading ("Infections" is C01): a kind of thing."""
+    return all(len(tree) == 3 for tree in trees)
 
 
 def _false_friend(mesh: MeshVocabulary, written: str, ui: str) -> bool:

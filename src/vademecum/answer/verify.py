@@ -17,12 +17,11 @@ from vademecum.evidence import store
 
 def article_sentences(article: Article) -> Iterator[CitedSentence]:
     """Every cited sentence of the article body, in reading order."""
-    for bullet in article.guidelines.bullets:
-        yield from bullet.sentences
+    yield from article.guidelines.sentences
     for block in article.labels.blocks:
         yield from block.sentences
-    for bullet in article.research.bullets:
-        yield from bullet.sentences
+    for group in article.research.groups:
+        yield from group.sentences
 
 
 def verify_article(session: Session, article: Article) -> list[str]:

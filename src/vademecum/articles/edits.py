@@ -1,7 +1,7 @@
 """An editor's edit of an article version: rewrite or remove sentences, keep everything else as it was.
 
 Sentences are addressed by **position**: 1 for the first sentence of the body in reading order
-(:func:`vademecum.answer.verify.article_sentences`: guideline bullets, drug label blocks, research
+(:func:`vademecum.answer.verify.article_sentences`: guideline sentences, drug label blocks, research
 bullets), 2 for the next, and so on. An edit maps positions to a new text, or to ``None`` to remove the
 sentence. :func:`apply_edits` turns an article JSON and an edit into the next version's article JSON:
 
@@ -39,9 +39,12 @@ from vademecum.answer.article import (
 )
 from vademecum.answer.citations import Resolver, number_citations
 from vademecum.answer.render import (
+    AGENTS_HEADING,
+    BOTTOM_LINE_HEADING,
     DRUG_INFORMATION_LABEL,
     KEY_CONSIDERATIONS_HEADING,
     SECTION_HEADINGS,
+    SETTINGS_HEADING,
     from_json,
     to_dict,
 )
@@ -183,9 +186,12 @@ def _rebuild(article: Article, change: _Change) -> tuple[GuidelineSection, Label
     section = SECTION_HEADINGS["guidelines"]
     guidelines = dataclasses.replace(
         guidelines,
+        bottom_line=_bullets(guidelines.bottom_line, _heading(section, BOTTOM_LINE_HEADING), change),
         key_considerations=_bullets(
             guidelines.key_considerations, _heading(section, KEY_CONSIDERATIONS_HEADING), change
         ),
+        settings=_groups(guidelines.settings, _heading(section, SETTINGS_HEADING), change),
+        agents=_groups(guidelines.agents, _heading(section, AGENTS_HEADING), change),
         groups=_groups(guidelines.groups, _heading(section, guidelines.groups_heading), change),
     )
     labels = dataclasses.replace(
@@ -211,7 +217,9 @@ def _bullets(bullets: Iterable[Bullet], heading: str, change: _Change) -> tuple[
         if sentences == bullet.sentences:
             kept.append(bullet)
         elif sentences:
-            kept.append(Bullet(sentences, _doses_still_stated(bullet.doses, sentences)))
+            kept.append(
+                dataclasses.replace(bullet, sentences=sentences, doses=_doses_still_stated(bullet.doses, sentences))
+            )
     return tuple(kept)
 
 
@@ -224,9 +232,11 @@ def _doses_still_stated(notes: Iterable[DoseNote], sentences: tuple[CitedSentenc
 def _groups(groups: Iterable[BulletGroup], heading: str, change: _Change) -> tuple[BulletGroup, ...]:
     kept = []
     for group in groups:
-        bullets = _bullets(group.bullets, _heading(heading, group.heading), change)
-        if bullets:
-            kept.append(dataclasses.replace(group, bullets=bullets))
+        group_heading = _heading(heading, group.heading)
+        lead = _sentences(group.lead, group_heading, change)
+        bullets = _bullets(group.bullets, group_heading, change)
+        if bullets or lead:
+            kept.append(dataclasses.replace(group, lead=lead, bullets=bullets))
     return tuple(kept)
 
 

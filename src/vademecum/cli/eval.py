@@ -1,4 +1,5 @@
-"""``vademecum eval``: retrieval quality on public benchmarks, Vademecum beside a plain BM25 baseline."""
+"""``vademecum eval``: retrieval quality on public benchmarks, Vademecum beside a plain BM25 baseline, and
+article quality against the PDQ treatment summaries."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vademecum.cli.common import console, err_console
+from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.errors import VademecumError
-from vademecum.evaluation import bioasq, pubmedqa, runner
+from vademecum.evaluation import articles, bioasq, pubmedqa, runner
 from vademecum.evaluation.bioasq import Benchmark
 from vademecum.search.dense import MISSING, DenseEncoder
 from vademecum.settings import get_settings
 
-app = typer.Typer(help="Retrieval quality on BioASQ and PubMedQA, beside a plain BM25 baseline.", no_args_is_help=True)
+app = typer.Typer(
+    help="Retrieval quality on BioASQ and PubMedQA beside a plain BM25 baseline; article quality on PDQ summaries.",
+    no_args_is_help=True,
+)
 
 JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON to this file.")]
 
@@ -154,3 +158,76 @@ def pubmedqa_command(
         err_console.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(1) from error
     _report(benchmark, ("recall@1", "recall@5", "mrr"), json_path, dense)
+
+
+def _figure(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@app.command("articles")
+def articles_command(
+    limit: Annotated[int | None, typer.Option(help="Score only the first N summaries (in file name order).")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="Score only the summaries whose file name or title contains this (any case).")
+    ] = None,
+    json_path: Annotated[Path, typer.Option("--json", help="Write the results as JSON to this file.")] = Path(
+        "bench/results/eval-articles.json"
+    ),
+) -> None:
+    """Article quality: ask "What is the treatment for <disease>?" for every adult health-professional PDQ
+    treatment summary and score the article against that summary (option-list recall, agent recall, junk
+    and off-intent sentences, body words, ask latency). See docs/article-quality.md.
+    """
+    with runtime_for_command() as runtime:
+        summaries = articles.load_summaries(get_settings().corpus, runtime.vocabulary.drugs, only, limit)
+        if not summaries:
+            err_console.print("[red]error:[/red] no adult health-professional PDQ treatment summary matched")
+            raise typer.Exit(1)
+        with progress_bar() as progress:
+            task = progress.add_task("asking", total=len(summaries))
+            result = articles.evaluate(runtime, summaries, lambda score: progress.advance(task))
+    table = Table(title=f"Article quality: {len(summaries)} PDQ treatment summaries, one question each")
+    for name in ("summary", "list recall", "agent recall", "junk", "off-intent", "body words", "ask ms"):
+        table.add_column(name, justify="left" if name == "summary" else "right")
+    for score in result.scores:
+        table.add_row(
+            score.disease if score.error is None else f"{score.disease} [red](failed)[/red]",
+            f"{_figure(score.list_recall)} ({score.items_quoted}/{score.items})",
+            f"{_figure(score.agent_recall)} ({score.agents_named}/{score.agents})",
+            str(len(score.junk)),
+            f"{_share(score.off_intent_share)} ({score.off_intent}/{score.guideline_sentences})",
+            str(score.body_words),
+            f"{score.ask_ms:,.0f}",
+        )
+    total = result.overall
+    table.add_section()
+    table.add_row(
+        f"[bold]overall[/bold] ({total.summaries}, {total.failed} failed)",
+        _figure(total.list_recall),
+        _figure(total.agent_recall),
+        str(total.junk),
+        _share(total.off_intent_share),
+        _figure(total.median_body_words, 0) + " (median)",
+        f"p50 {_figure(total.ask_p50_ms, 0)} / p95 {_figure(total.ask_p95_ms, 0)}",
+    )
+    targets = articles.TARGETS
+    table.add_row(
+        "[dim]target[/dim]",
+        f"[dim]≥ {targets['list_recall']:.2f}[/dim]",
+        f"[dim]≥ {targets['agent_recall']:.2f}[/dim]",
+        f"[dim]{targets['junk']:.0f}[/dim]",
+        f"[dim]≤ {targets['off_intent_share']:.0%}[/dim]",
+        f"[dim]≤ {targets['median_body_words']:.0f}[/dim]",
+        "",
+    )
+    console.print(table)
+    for score in result.scores:
+        if score.error is not None:
+            err_console.print(f"{score.file}: {score.error}", highlight=False)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {json_path}", highlight=False)

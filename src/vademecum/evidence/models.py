@@ -85,6 +85,12 @@ class EvidencePassage(Base):
     text: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[str]] = mapped_column(JSON, default=list)
     evidence_levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A list item's place in its list and where its own text starts (see records.Passage); rows stored
+    # before revision 0004 have no list and lead_end 0 until their file is read again.
+    block_id: Mapped[int | None] = mapped_column(Integer)
+    item_number: Mapped[int | None] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lead_end: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     document: Mapped[EvidenceDocument] = relationship(back_populates="passages")
 

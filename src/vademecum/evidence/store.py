@@ -227,6 +227,10 @@ def _passage_row(document_id: str, ordinal: int, passage: Passage) -> dict[str, 
         "text": passage.text,
         "citations": list(passage.citations),
         "evidence_levels": list(passage.evidence_levels),
+        "block_id": passage.block_id,
+        "item_number": passage.item_number,
+        "depth": passage.depth,
+        "lead_end": passage.lead_end,
     }
 
 

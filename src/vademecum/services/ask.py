@@ -26,13 +26,15 @@ from vademecum.answer.article import (
     ResearchSection,
 )
 from vademecum.answer.citations import body_keys, number_citations, reference_sources
-from vademecum.answer.compose import SECTION_WORDS, Composer, prominent_drugs, retrieval_query
+from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
 from vademecum.answer.dosing import extract_label_doses, is_dosage_passage
-from vademecum.answer.retrieve import ConceptMatcher, LabelEvidence, Retriever
+from vademecum.answer.outline import SECTION_WORDS, build_outline
+from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence
 from vademecum.answer.understand import Question, understand
 from vademecum.answer.verify import verify_article
 from vademecum.errors import VademecumError
-from vademecum.evidence.store import documents_by_kind, last_ingest_run
+from vademecum.evidence.models import EvidenceDocument
+from vademecum.evidence.store import document_passages, documents_by_kind, last_ingest_run
 from vademecum.services.runtime import Runtime, Vocabulary
 
 MAX_LABEL_DRUGS = 4
@@ -97,14 +99,25 @@ def _compose(
     by_kind = documents_by_kind(session)
     last_run = last_ingest_run(session)
     query = retrieval_query(question)
-    choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent])
-    guidelines = composer.guideline_section(choice.documents, choice.passages)
-    research = composer.research_section(retriever.research(query))
+    choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent], population=question.population)
+    outline = build_outline(
+        question.intent,
+        question.text,
+        [_whole_document(session, document) for document in choice.documents],
+        matcher,
+        vocabulary.drugs,
+        [c.name for c in question.drugs],
+    )
+    guidelines = composer.guideline_section(choice.documents, choice.passages, outline)
+    research = composer.research_section(retriever.research(query, population=question.population))
     blocks, labels = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
     check = LabelDoses(labels)
     guidelines = replace(
         guidelines,
+        bottom_line=tuple(composer.with_doses(b, check) for b in guidelines.bottom_line),
         key_considerations=tuple(composer.with_doses(b, check) for b in guidelines.key_considerations),
+        settings=_groups_with_doses(guidelines.settings, composer, check),
+        agents=_groups_with_doses(guidelines.agents, composer, check),
         groups=_groups_with_doses(guidelines.groups, composer, check),
     )
     research = replace(research, groups=_groups_with_doses(research.groups, composer, check))
@@ -135,6 +148,11 @@ def _compose(
         sufficient=bool(references),
         searched=tuple(searched),
     )
+
+
+def _whole_document(session: Session, document: EvidenceDocument) -> list[Evidence]:
+    """Every passage of a guideline document, in document order (the outline follows its structure)."""
+    return [make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id)]
 
 
 def _label_blocks(
@@ -204,19 +222,33 @@ def _with_empty_notes(
     searched: list[str],
     question: Question,
 ) -> tuple[GuidelineSection, LabelSection, ResearchSection]:
-    """Sections with nothing relevant say so, naming what was searched."""
-    if not guidelines.key_considerations:
-        guidelines = GuidelineSection(
-            "",
-            (),
-            (),
-            guidelines.groups_heading,
-            (),
-            empty_note=f"No relevant guideline passage was found; searched {searched[0]}.",
+    """Sections with nothing relevant say so, naming what was searched and, when the question is
+    about a particular population, that nothing indexed addresses it.
+
+    Retrieval leaves out guidelines and studies written for another population (species, age
+    group, pregnancy), so an empty section for such a question means nothing indexed addresses that
+    population. The FDA labels are for people: for a question about animals none is quoted.
+    """
+    population = question.population
+    whom = population.describe()
+    specific = not population.human or population.age is not None or population.pregnancy
+    if not guidelines.sentences:
+        note = f"No relevant guideline passage was found; searched {searched[0]}."
+        if not population.human:
+            note = f"No guideline in the indexed sources addresses {whom}; searched {searched[0]}."
+        elif specific:
+            note = f"No guideline in the indexed sources addresses this question in {whom}; searched {searched[0]}."
+        guidelines = GuidelineSection("", (), (), guidelines.groups_heading, (), empty_note=note)
+    if not population.human:
+        labels = LabelSection(
+            (), empty_note=f"No FDA drug label in the indexed sources addresses {whom}; searched {searched[1]}."
         )
-    if not labels.blocks:
+    elif not labels.blocks:
         about = ", ".join(c.name for c in question.drugs) or "the drugs this question concerns"
         labels = LabelSection((), empty_note=f"No FDA drug label for {about} was found; searched {searched[1]}.")
     if not research.groups:
-        research = ResearchSection((), empty_note=f"No relevant research passage was found; searched {searched[2]}.")
+        note = f"No relevant research passage was found; searched {searched[2]}."
+        if specific:
+            note = f"No research in the indexed sources addresses this question in {whom}; searched {searched[2]}."
+        research = ResearchSection((), empty_note=note)
     return guidelines, labels, research

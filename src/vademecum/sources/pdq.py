@@ -5,9 +5,14 @@ passages from the paragraphs, list items (with their lead-in) and tables, and it
 (``[[4](#cit/section_4.4)]``, ranges such as ``[[3](#cit/section_1.3)-[5](#cit/section_1.5)]``) become
 labels ("4.4") of the :class:`~vademecum.records.CitedWork` entries parsed from each section's
 ``###### References`` list. "Level of evidence" designations leave the text and go to
-``Passage.evidence_levels``. The editorial sections that close every summary ("Latest Updates to This
-Summary", "About This PDQ Summary") and the "Current Clinical Trials" boilerplate give no passages;
-the date of the "Latest Updates" heading is the document's date and version.
+``Passage.evidence_levels``. List items keep their list: the items of one list share a ``block_id``,
+numbered items keep their number, items of a flattened sublist are one level deeper, and ``lead_end``
+says where an item's own text starts after its lead-in. The editorial sections that close every summary
+("Latest Updates to This Summary", "About This PDQ Summary"), the "Current Clinical Trials" boilerplate
+and the board's "Key References" give no passages, and neither does page furniture: figure captions
+and "Enlarge" links, table captions (kept as the first line of their table), abbreviation lists,
+credit lines and reference strings (footnotes of that kind also leave a table's text). The date of
+the "Latest Updates" heading is the document's date and version.
 
 Audience comes from the page's URL (``/hp/``, ``/patient/``) or title ("Health Professional Version"),
 never from the YAML ``audienceLevel``, which the scrape sets wrongly. PDQ pages that are not summaries
@@ -36,18 +41,23 @@ from vademecum.errors import ReaderError
 from vademecum.records import Audience, CitedWork, DocumentKind, Passage, SourceDocument, SourceRecord
 from vademecum.sources.markdown import (
     Block,
+    Context,
     SectionTracker,
     clean_inline,
     decode_text,
+    is_page_furniture,
+    is_table_furniture,
     parse_blocks,
     split_front_matter,
     strip_images,
     table_text,
-    with_lead_ins,
+    with_context,
 )
 
 READER_NAME = "pdq"
-READER_VERSION = "1"
+# 2: list items keep their list (block id, number, depth, lead-in length); figure and table captions,
+# abbreviation lists, credit lines and reference strings are no longer passages.
+READER_VERSION = "2"
 ISSUER = "National Cancer Institute (PDQ)"
 SITE = "https://www.cancer.gov/"
 
@@ -63,13 +73,19 @@ _CITE_ONE = re.compile(_CITE)
 _CITE_GROUP = re.compile(rf"\[((?:{_CITE}\s*[,\-–]?\s*)+)\]")
 _PUBMED_LINK = re.compile(r"\[\[PUBMED Abstract\]\]?\([^)]*\)\]?", re.IGNORECASE)
 _PMID = re.compile(r"(?:list_uids=|/pubmed/(?:\?term=)?|pubmed\.ncbi\.nlm\.nih\.gov/)(\d+)")
-_NAVIGATION = re.compile(r"\[(?:Go to [^\]]*Version|Enlarge)\]\([^)]*\)")
+_NAVIGATION = re.compile(r"\[Go to [^\]]*Version\]\([^)]*\)")
+# "[Enlarge](…)" opens a figure's full-size image; it trails the paragraph the figure sits in.
+_ENLARGE = re.compile(r"\[Enlarge\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
 _LATEST = re.compile(r"^Latest Updates to This (?:PDQ )?Summary \((\d\d)/(\d\d)/(\d{4})\)$", re.IGNORECASE)
-# The summary template's own sections: editorial notes and site boilerplate, not clinical content.
+# The summary template's own sections: editorial notes, site boilerplate and the board's list of key
+# references (reference strings and "Cited in:" links), not clinical content.
 _BOILERPLATE = re.compile(
-    r"^(?:Latest Updates to This|Changes to This Summary|About This PDQ Summary|Current Clinical Trials)",
+    r"^(?:Latest Updates to This|Changes to This Summary|About This PDQ Summary|Current Clinical Trials"
+    r"|Key References\b)",
     re.IGNORECASE,
 )
+# The same boilerplate, as an aside at the end of a paragraph about trials.
+_TRIAL_SEARCH = re.compile(r"\s*\(Use our advanced clinical trial search\b[^()]*\)")
 _ABOUT = re.compile(r"^About This PDQ Summary$", re.IGNORECASE)
 _REFERENCES = re.compile(r"^References$", re.IGNORECASE)
 _BOARD = re.compile(r"maintained by the (PDQ[^.]*?Editorial Board)\b")
@@ -112,6 +128,10 @@ class _Draft:
     block: str
     citations: list[str]
     levels: list[str]
+    block_id: int | None = None
+    item_number: int | None = None
+    depth: int = 0
+    lead_end: int = 0
 
 
 def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> SourceDocument | None:
@@ -130,7 +150,8 @@ def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> Sou
     reference_count = 0  # position in the current list, for a list that is not numbered
     date: dt.date | None = None
     has_about = False
-    for block, lead in with_lead_ins(blocks, _plain):
+    list_id: int | None = None  # the ordinal of the current list's first item passage
+    for block, context in with_context(blocks, _plain):
         if block.kind == "heading":
             heading = clean_inline(block.text)
             if block.level == 1:
@@ -153,7 +174,12 @@ def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> Sou
         elif not tracker.recorded:
             editorial.append(block.text)
         else:
-            _add_passage(drafts, block, lead, tracker, top)
+            if context.list_start:
+                list_id = None
+            draft = _add_passage(drafts, block, context, tracker, top)
+            if draft is not None and block.kind == "item":
+                list_id = len(drafts) - 1 if list_id is None else list_id
+                draft.block_id = list_id
     if not has_about and slug.startswith("publications/pdq"):
         log.info("%s: skipped, a PDQ editorial page (no 'About This PDQ Summary' section)", source)
         return None
@@ -168,6 +194,10 @@ def parse_summary(meta: dict[str, Any], blocks: list[Block], source: str) -> Sou
             block=draft.block,
             citations=tuple(label for label in dict.fromkeys(draft.citations) if label in cited),
             evidence_levels=tuple(dict.fromkeys(draft.levels)),
+            block_id=draft.block_id,
+            item_number=draft.item_number,
+            depth=draft.depth,
+            lead_end=draft.lead_end,
         )
         for draft in drafts
     )
@@ -215,33 +245,75 @@ def _latest_update(heading: str, source: str) -> dt.date | None:
         raise ReaderError(source, f"bad date in heading {heading!r}") from exc
 
 
-def _add_passage(drafts: list[_Draft], block: Block, lead: str | None, tracker: SectionTracker, top: int) -> None:
-    """Turn one body block into a draft passage; a lone level-of-evidence note goes to the passage before."""
+def _add_passage(
+    drafts: list[_Draft], block: Block, context: Context, tracker: SectionTracker, top: int
+) -> _Draft | None:
+    """Turn one body block into a draft passage, and return it.
+
+    A lone level-of-evidence note goes to the passage before; page furniture (figure and table
+    captions, abbreviation lists, credit lines, reference strings) gives no passage. A list item's text
+    is its lead-in and its own text, each cleaned on its own so ``lead_end`` says exactly where the
+    item's own text starts.
+    """
+    lead_end = 0
     if block.kind == "table":
-        cells = [[extract(cell, top) for cell in row] for row in block.rows]
-        caption = extract(lead, top) if lead else None
-        text = table_text([[plain for plain, _, _ in row] for row in cells])
-        if caption and text:
-            text = f"{caption[0]}\n{text}"
-        citations = [label for row in cells for _, labels, _ in row for label in labels]
-        levels = [level for row in cells for _, _, found in row for level in found]
+        text, citations, levels = _table(block, context.lead, top)
         kind = "table"
     else:
-        raw = strip_images(block.text)
+        raw = _ENLARGE.sub("", strip_images(block.text))
         if _NAVIGATION.fullmatch(raw.strip()):
-            return
-        if block.kind == "item" and lead:
-            raw = f"{lead} {raw}"
+            return None
         text, citations, levels = extract(raw, top)
+        text = _TRIAL_SEARCH.sub("", text)
         kind = "list_item" if block.kind == "item" else "paragraph"
         level_line = _LEVEL_LINE.fullmatch(text)
         if level_line and kind == "paragraph":  # a few notes are plain text, not the usual link
             text, levels = "", (*levels, level_line.group(1))
+        elif is_page_furniture(text):
+            return None
+        if kind == "list_item" and context.lead and len(text) >= 2:
+            lead, lead_citations, lead_levels = extract(_ENLARGE.sub("", context.lead), top)
+            if lead:
+                text, lead_end = f"{lead} {text}", len(lead) + 1
+            citations, levels = (*lead_citations, *citations), (*lead_levels, *levels)
     if len(text) < 2:
         if levels and drafts:
             drafts[-1].levels.extend(levels)
-        return
-    drafts.append(_Draft(text, tracker.path, tracker.number, kind, list(citations), list(levels)))
+        return None
+    draft = _Draft(text, tracker.path, tracker.number, kind, list(citations), list(levels))
+    if kind == "list_item":
+        draft.item_number = block.number if block.ordered else None
+        draft.depth = context.depth
+        draft.lead_end = lead_end
+    drafts.append(draft)
+    return draft
+
+
+def _table(block: Block, caption: str | None, top: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A table's text (its caption, then one line per row), citations and levels of evidence.
+
+    Rows that are furniture (abbreviation lists, credit lines, references) leave the text but keep their
+    citations: they name the works the table comes from. A cell that opens with an "Enlarge" link is
+    the description of a drawing, not table content.
+    """
+    citations: list[str] = []
+    levels: list[str] = []
+    lines: list[list[str]] = []
+    for row in block.table_rows:
+        cells = [extract("" if cell.startswith("[Enlarge](") else cell, top) for cell in row.cells]
+        citations.extend(label for _, labels, _ in cells for label in labels)
+        levels.extend(level for _, _, found in cells for level in found)
+        filled = [plain for plain, _, _ in cells if plain]
+        if len(filled) == 1 and is_table_furniture(filled[0], note=row.note):
+            continue
+        lines.append([plain for plain, _, _ in cells])
+    text = table_text(lines)
+    if caption and text:
+        title, caption_citations, caption_levels = extract(_ENLARGE.sub("", caption), top)
+        if title:
+            text = f"{title}\n{text}"
+        citations[:0], levels[:0] = caption_citations, caption_levels
+    return text, tuple(citations), tuple(levels)
 
 
 def extract(raw: str, top: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -17,8 +17,10 @@ content="…">`` in its ``<head>``. A missing or malformed required field is a R
 
 The body is read as Markdown (plain text is Markdown without markup: paragraphs separated by blank
 lines, ``#`` or underlined headings, ``-``/``1.`` lists) or as HTML (``h1``–``h6``, ``p``, ``ul``/``ol``,
-``table``). Passages are paragraphs, list items with their lead-in and tables; ``section_path`` follows
-the headings, leaving out a first heading that repeats the title. The document is a GUIDELINE with
+``table``). Passages are paragraphs, list items with their lead-in and their place in their list, and
+tables; ``section_path`` follows the headings, leaving out a first heading that repeats the title.
+Figure and table captions, abbreviation lists, credit lines and reference strings are no passages (a
+table's caption is the first line of its table). The document is a GUIDELINE with
 ``doc_id`` ``local:<issuer-slug>/<id-or-title-slug>``.
 
 ``sniff`` accepts a file only when its header has an ``issuer`` field, so NCI pages (whose YAML has
@@ -27,6 +29,7 @@ the headings, leaving out a first heading that repeats the title. The document i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -39,18 +42,23 @@ from vademecum.errors import ReaderError
 from vademecum.records import Audience, DocumentKind, Passage, SourceDocument, SourceRecord
 from vademecum.sources.markdown import (
     Block,
+    Context,
     SectionTracker,
     clean_inline,
     decode_text,
+    is_page_furniture,
+    is_table_furniture,
     parse_blocks,
     split_front_matter,
     strip_images,
     table_text,
-    with_lead_ins,
+    with_context,
 )
 
 READER_NAME = "protocol"
-READER_VERSION = "1"
+# 2: list items keep their list (block id, number, depth, lead-in length); figure and table captions,
+# abbreviation lists, credit lines and reference strings are no longer passages.
+READER_VERSION = "2"
 REQUIRED = ("title", "issuer", "date")
 OPTIONAL = ("url", "id", "version", "audience", "language")
 
@@ -112,7 +120,8 @@ def build_document(meta: dict[str, Any], blocks: list[Block], source: str) -> So
     tracker = SectionTracker()
     passages: list[Passage] = []
     seen_heading = False
-    for block, lead in with_lead_ins(blocks):
+    list_id: int | None = None  # the ordinal of the current list's first item passage
+    for block, context in with_context(blocks):
         if block.kind == "heading":
             heading = clean_inline(block.text)
             repeats_title = not seen_heading and not passages and heading.casefold() == title.casefold()
@@ -120,18 +129,15 @@ def build_document(meta: dict[str, Any], blocks: list[Block], source: str) -> So
             if not repeats_title:
                 tracker.enter(block.level, heading)
             continue
-        if block.kind == "table":
-            text = table_text([[clean_inline(cell) for cell in row] for row in block.rows])
-            if lead and text:
-                text = f"{clean_inline(lead)}\n{text}"
-            kind = "table"
-        else:
-            text = clean_inline(strip_images(block.text))
-            if block.kind == "item" and lead and text:
-                text = f"{clean_inline(lead)} {text}"
-            kind = "list_item" if block.kind == "item" else "paragraph"
-        if text:
-            passages.append(Passage(text=text, section_path=tracker.path, block=kind))
+        if context.list_start:
+            list_id = None
+        passage = _passage(block, context, tracker.path)
+        if passage is None:
+            continue
+        if passage.block == "list_item":
+            list_id = len(passages) if list_id is None else list_id
+            passage = dataclasses.replace(passage, block_id=list_id)
+        passages.append(passage)
     if not passages:
         raise ReaderError(source, "no text after the header")
     key = str(meta["id"]).strip() if meta.get("id") else title
@@ -150,6 +156,37 @@ def build_document(meta: dict[str, Any], blocks: list[Block], source: str) -> So
         language=str(meta["language"]).strip() if meta.get("language") else None,
         audience=audience,
         sections=tracker.tree(),
+    )
+
+
+def _passage(block: Block, context: Context, path: tuple[str, ...]) -> Passage | None:
+    """One body block as a passage (without its list's id), or None for page furniture and empty blocks."""
+    if block.kind == "table":
+        rows = []
+        for row in block.table_rows:
+            cells = [clean_inline(cell) for cell in row.cells]
+            filled = [cell for cell in cells if cell]
+            if not (len(filled) == 1 and is_table_furniture(filled[0], note=row.note)):
+                rows.append(cells)
+        text = table_text(rows)
+        caption = clean_inline(context.lead) if context.lead else ""
+        if caption and text:
+            text = f"{caption}\n{text}"
+        return Passage(text=text, section_path=path, block="table") if text else None
+    text = clean_inline(strip_images(block.text))
+    if not text or is_page_furniture(text):
+        return None
+    if block.kind != "item":
+        return Passage(text=text, section_path=path, block="paragraph")
+    # The lead-in is cleaned on its own, so lead_end says exactly where the item's own text starts.
+    lead = clean_inline(context.lead) if context.lead else ""
+    return Passage(
+        text=f"{lead} {text}" if lead else text,
+        section_path=path,
+        block="list_item",
+        item_number=block.number if block.ordered else None,
+        depth=context.depth,
+        lead_end=len(lead) + 1 if lead else 0,
     )
 
 
@@ -238,11 +275,27 @@ def _html_blocks(element: lxml.html.HtmlElement, blocks: list[Block]) -> None:
 
 
 def _list_blocks(element: lxml.html.HtmlElement, blocks: list[Block], depth: int) -> None:
-    """One item block per ``li``, its nested lists one level deeper (the indent Markdown would give them)."""
+    """One item block per ``li``, its nested lists one level deeper (the indent Markdown would give them).
+
+    Items of an ``ol`` are numbered as a browser shows them: from its ``start``, or an item's ``value``.
+    """
+    ordered = element.tag == "ol"
+    number = _integer(element.get("start"), 1)
     for item in element.iterchildren("li"):
-        blocks.append(Block("item", (_escape(_own_text(item)),), item.sourceline or 0, depth, element.tag == "ol"))
+        number = _integer(item.get("value"), number)
+        text = (_escape(_own_text(item)),)
+        blocks.append(Block("item", text, item.sourceline or 0, depth, ordered, number if ordered else 0))
+        number += 1
         for sublist in item.iterchildren("ul", "ol"):
             _list_blocks(sublist, blocks, depth + 1)
+
+
+def _integer(value: str | None, default: int) -> int:
+    """An HTML attribute read as an integer, or ``default`` when it is missing or not a number."""
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _flush(loose: list[str], blocks: list[Block]) -> None:
