@@ -149,9 +149,15 @@ class Composer:
             if not any(s.text in bottom for s in group[0].spans)
             and any(word in group[0].text.casefold() for word in intent_words)
         ]
-        count = KEY_CONSIDERATIONS_WITH_OUTLINE if outline.settings else KEY_CONSIDERATIONS
+        # The overview's sections already give a statement each; key considerations then add nothing.
+        count = 0 if outline.modalities else KEY_CONSIDERATIONS_WITH_OUTLINE if outline.settings else KEY_CONSIDERATIONS
         key_considerations = tuple(self._bullet(group) for group in candidates[:count])
-        groups = () if outline.settings else self._by_heading(_across_sections(candidates[count:], GROUPED_POOL))
+        if outline.modalities:
+            heading, groups = outline.modalities_heading or heading, outline.modalities
+        elif outline.settings:
+            groups = ()
+        else:
+            groups = self._by_heading(_across_sections(candidates[count:], GROUPED_POOL))
         section = GuidelineSection(
             lead="",
             guideline_keys=(),

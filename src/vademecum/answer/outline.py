@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vademecum.answer import sentences
 from vademecum.answer.article import Bullet, BulletGroup, CitedSentence, SourceLocation
@@ -88,6 +88,14 @@ STANDARD_PREDICATE = re.compile(
 )
 # Sentences that report a study or a trial, or point to trials: findings, not what is done.
 REPORTS_STUDY = re.compile(r"\b(?:studied|studies|study|trials?|randomi[sz]ed|series|enrollment|enrol\w*)\b", re.I)
+# The section that surveys a guideline's treatments, and the follow-up sections (part of management).
+OVERVIEW = re.compile(r"\boverview\b|\bgeneral (?:therapeutic|treatment) approach", re.IGNORECASE)
+FOLLOW_UP = re.compile(r"\b(?:follow-up|surveillance|monitoring)\b", re.IGNORECASE)
+TREATMENT_WORDS = re.compile(
+    r"\b(?:treat\w*|therap\w*|surg\w*|resect\w*|excision|ablation|embolization|radiation|transplant\w*"
+    r"|administ\w*|dose|effective|palliat\w*)\b",
+    re.IGNORECASE,
+)
 # Words that name a setting (disease extent, course, line of therapy, risk); a stage is matched apart.
 SETTING_WORDS = re.compile(
     r"\b(?:recurr\w*|relaps\w*|refractory|metasta\w*|advanced|locali[sz]ed|local|regional|early|"
@@ -105,7 +113,7 @@ BOTTOM_LINE_MAX_WORDS = 60
 MAX_AGENTS = 16
 AGENT_BULLETS = 1
 SETTING_PARAGRAPHS = 3
-SETTING_PARAGRAPH_SENTENCES = 3
+SETTING_PARAGRAPH_SENTENCES = 2
 AGENT_HEADING_WORDS = 5
 APPROVAL = re.compile(r"\b(?:FDA|Food and Drug Administration)\b[^.]*\bapprov|\bapprov\w*\b[^.]*\bFDA\b")
 HEADING_SEPARATOR = " › "
@@ -119,6 +127,8 @@ class Outline:
     settings: tuple[BulletGroup, ...]
     agents: tuple[BulletGroup, ...]
     quoted: frozenset[int]
+    modalities_heading: str = ""
+    modalities: tuple[BulletGroup, ...] = ()
 
 
 def on_intent(path: Sequence[str], intent: Intent) -> bool:
@@ -126,7 +136,8 @@ def on_intent(path: Sequence[str], intent: Intent) -> bool:
     if not path:
         return False
     if intent in _BACKGROUND_FOR and BACKGROUND.match(path[0]):
-        return False
+        # Follow-up is part of management even where a summary files it under its general information.
+        return intent is Intent.MANAGEMENT and any(FOLLOW_UP.search(heading) for heading in path[1:])
     joined = " ".join(path).casefold()
     return any(word in joined for word in SECTION_WORDS[intent])
 
@@ -157,7 +168,15 @@ def build_outline(
     options = set(quoted)
     quoted.update(_passage_ids(agent_groups))
     bottom = bottom_line(relevant, question_text, matcher, options)
-    return Outline(tuple(bottom), tuple(settings), tuple(agent_groups), frozenset(quoted))
+    heading, modalities = "", []
+    if intent in (Intent.MANAGEMENT, Intent.COMPARISON):
+        for passages in relevant:
+            note = None if not passages or passages[0].title == primary_title else f"From {passages[0].title}."
+            found_heading, found = modality_sections([p for p in passages if p.passage_id not in quoted], drugs, note)
+            heading = heading or found_heading
+            modalities.extend(found)
+    quoted.update(_passage_ids(modalities))
+    return Outline(tuple(bottom), tuple(settings), tuple(agent_groups), frozenset(quoted), heading, tuple(modalities))
 
 
 # -- settings ---------------------------------------------------------------------------------------
@@ -166,32 +185,43 @@ def build_outline(
 def option_settings(passages: Sequence[Evidence], note: str | None = None) -> list[tuple[BulletGroup, set[int]]]:
     """The option lists of one document's passages, each quoted whole under the guideline's heading.
 
-    A list is an option list when its lead-in says it lists options or when it sits under an options
-    heading (lists continuing a numbering, and "Evidence (…):" lists, are not). A section under an
-    options heading that has no list quotes its first paragraphs instead (options written as prose).
+    A list is an option list when its lead-in says it lists options, or when it opens a section under
+    an options heading with no lead-in of its own ("Evidence (…):" lists, and lists that come after
+    other text of their section, are evidence, not options). An options section with no option list
+    anywhere in it quotes the opening sentences of its paragraphs instead (options written as prose).
     """
-    lists: dict[int, list[Evidence]] = defaultdict(list)
+    lists = lists_of(passages)
+    opens_section: set[int] = set()
     order: list[tuple[str, int | tuple[str, ...]]] = []
     prose: dict[tuple[str, ...], list[Evidence]] = defaultdict(list)
+    previous: Evidence | None = None
     for passage in passages:
-        if passage.block == "list_item" and passage.block_id is not None:
-            if passage.block_id not in lists:
-                order.append(("list", passage.block_id))
-            lists[passage.block_id].append(passage)
+        if passage.block_id is not None and lists.get(passage.block_id, [None])[0] is passage:
+            order.append(("list", passage.block_id))
+            if previous is None or previous.section_path != passage.section_path:
+                opens_section.add(passage.block_id)
         elif passage.block == "paragraph" and _options_heading_index(passage.section_path) is not None:
             if passage.section_path not in prose:
                 order.append(("prose", passage.section_path))
             prose[passage.section_path].append(passage)
-    listed_sections = {items[0].section_path for items in lists.values() if _is_option_list(items)}
+        previous = passage
+    options = {key for key, items in lists.items() if _is_option_list(items, key in opens_section)}
+    listed = {_options_section(lists[key][0].section_path) for key in options}
     found: list[tuple[BulletGroup, set[int]]] = []
     for kind, key in order:
-        if kind == "list" and isinstance(key, int) and _is_option_list(lists[key]):
+        if kind == "list" and key in options and isinstance(key, int):
             found.append(_list_group(lists[key], note))
-        elif kind == "prose" and isinstance(key, tuple) and key not in listed_sections:
+        elif kind == "prose" and isinstance(key, tuple) and _options_section(key) not in listed:
             group = _prose_group(prose[key], note)
             if group is not None:
                 found.append(group)
     return found
+
+
+def _options_section(path: Sequence[str]) -> tuple[str, ...]:
+    """The path down to the options heading (the whole path when there is none)."""
+    index = _options_heading_index(path)
+    return tuple(path if index is None else path[: index + 1])
 
 
 def _options_heading_index(path: Sequence[str]) -> int | None:
@@ -205,19 +235,15 @@ def _lead_of(item: Evidence) -> str:
     return item.text[: item.lead_end].strip()
 
 
-def _is_option_list(items: Sequence[Evidence]) -> bool:
+def _is_option_list(items: Sequence[Evidence], opens_section: bool) -> bool:
     first = items[0]
     lead = _lead_of(first)
     if EVIDENCE_LEAD.match(lead):
         return False
     if lead:
-        lead_sentence = sentences.split_sentences(lead)[-1].text if sentences.split_sentences(lead) else lead
-        if OPTIONS_LEAD.search(lead_sentence):
-            return True
-    # Under an options heading, a list with no lead-in of its own is the options; a numbering that does
-    # not start at 1 continues an earlier list (an evidence block broken by a paragraph).
-    starts_list = first.item_number in (None, 1)
-    return _options_heading_index(first.section_path) is not None and not lead and starts_list
+        lead_sentences = sentences.split_sentences(lead)
+        return bool(OPTIONS_LEAD.search(lead_sentences[-1].text if lead_sentences else lead))
+    return opens_section and _options_heading_index(first.section_path) is not None
 
 
 def _setting_heading(path: Sequence[str]) -> str:
@@ -229,15 +255,29 @@ def _setting_heading(path: Sequence[str]) -> str:
 
 def _list_group(items: Sequence[Evidence], note: str | None) -> tuple[BulletGroup, set[int]]:
     first = items[0]
-    lead: tuple[CitedSentence, ...] = ()
-    lead_text = first.text[: first.lead_end].rstrip()
-    if lead_text and first.depth == 0:
-        start = len(lead_text) - len(lead_text.lstrip())
-        lead = (CitedSentence(lead_text[start:], location(first, start, len(lead_text))),)
+    lead = lead_in(first)
     bullets = tuple(bullet for bullet in (item_bullet(item) for item in items) if bullet.sentences)
     return BulletGroup(_setting_heading(first.section_path), bullets, lead=lead, note=note), {
         item.passage_id for item in items
     }
+
+
+def lead_in(item: Evidence) -> tuple[CitedSentence, ...]:
+    """The lead-in a list's first item carries ("Treatment options for … include:"), quoted; empty if none."""
+    lead_text = item.text[: item.lead_end].rstrip()
+    if not lead_text or item.depth:
+        return ()
+    start = len(lead_text) - len(lead_text.lstrip())
+    return (CitedSentence(lead_text[start:], location(item, start, len(lead_text))),)
+
+
+def lists_of(passages: Iterable[Evidence]) -> dict[int, list[Evidence]]:
+    """The list items among ``passages``, by list (``block_id``), in document order."""
+    lists: dict[int, list[Evidence]] = defaultdict(list)
+    for passage in passages:
+        if passage.block == "list_item" and passage.block_id is not None:
+            lists[passage.block_id].append(passage)
+    return lists
 
 
 def _prose_group(paragraphs: Sequence[Evidence], note: str | None) -> tuple[BulletGroup, set[int]] | None:
@@ -311,6 +351,78 @@ def setting_words(text: str) -> set[str]:
     return found
 
 
+# -- modalities -------------------------------------------------------------------------------------
+
+
+def modality_sections(
+    passages: Sequence[Evidence], drugs: DrugLexicon, note: str | None = None
+) -> tuple[str, list[BulletGroup]]:
+    """The subsections of the guideline's treatment overview ("Surgery", "Somatostatin Analogues",
+    "Systemic Therapy for Advanced and Metastatic Disease"…) and its follow-up sections, each under its
+    own heading, in document order: the lists in it that name drugs, quoted whole, and its most
+    telling statement (:func:`_statement_score`). Returns the overview's heading and the groups."""
+    sections: dict[tuple[str, ...], list[Evidence]] = {}
+    overview_heading = ""
+    for passage in passages:
+        path = passage.section_path
+        follow_up = next((i for i, h in enumerate(path) if FOLLOW_UP.search(h)), None)
+        if follow_up is not None:
+            key = tuple(path[: follow_up + 1])
+        elif len(path) >= 2 and OVERVIEW.search(path[0]):
+            overview_heading = overview_heading or path[0]
+            key = tuple(path[:2])
+        else:
+            continue
+        sections.setdefault(key, []).append(passage)
+    groups = []
+    for key, members in sections.items():
+        bullets = [*_drug_lists(members, drugs), *_best_statement(members, drugs)]
+        if bullets:
+            groups.append(BulletGroup(key[-1], tuple(bullets), note=note))
+    return overview_heading, groups
+
+
+def _drug_lists(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet]:
+    """Each list whose items name drugs, whole: its lead-in, then its items one level below."""
+    bullets: list[Bullet] = []
+    for items in lists_of(passages).values():
+        lead = lead_in(items[0])
+        # A list without a lead-in of its own is a trial's results, not a list of agents.
+        if not lead or EVIDENCE_LEAD.match(lead[0].text):
+            continue
+        if not any(drugs.find(item.text[item.lead_end :]) for item in items):
+            continue
+        bullets.append(Bullet(lead))
+        for item in items:
+            bullet = item_bullet(item)
+            if bullet.sentences:
+                bullets.append(replace(bullet, depth=bullet.depth + 1))
+    return bullets
+
+
+def _best_statement(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet]:
+    scored = [
+        (_statement_score(group, drugs, order), order, group)
+        for order, group in enumerate(g for p in passages if p.block == "paragraph" for g in _standalone_groups(p))
+    ]
+    if not scored:
+        return []
+    _score, _order, group = max(scored, key=lambda item: (item[0], -item[1]))
+    return [Bullet(group)]
+
+
+def _statement_score(group: Sequence[CitedSentence], drugs: DrugLexicon, order: int) -> float:
+    """How well a statement sums up its section: it names a treatment or a drug, says what is standard,
+    does not report a single study, is not long, and comes early (sections open with their point)."""
+    text = " ".join(sentence.text for sentence in group)
+    words = len(text.split())
+    named = {mention.name for mention in drugs.find(text)}
+    score = min(len(named), 2) + float(bool(TREATMENT_WORDS.search(text)))
+    score += max((weight for pattern, weight in STANDARD_CUES if pattern.search(text)), default=0.0)
+    score -= float(bool(REPORTS_STUDY.search(text))) + 0.5 * (words > BOTTOM_LINE_MAX_WORDS) + 0.1 * order
+    return score
+
+
 # -- agents -----------------------------------------------------------------------------------------
 
 
@@ -363,11 +475,13 @@ def _agent_group(name: str, passages: Sequence[Evidence]) -> BulletGroup | None:
         first = quotable_sentences(first_paragraph)[:1]
         if first and re.search(r"\b(?:is|are)\s+(?:an?|the)\b", first[0].text):
             description = (first[0],)
-    items = [p for p in passages if p.block == "list_item"]
+    items = _evidence_items(passages)
     # PDQ evidence blocks number their trials and bullet each trial's results below it.
     trial_item = next((p for p in items if p.item_number is not None), items[0] if items else None)
-    result_item = (
-        next((p for p in items[items.index(trial_item) + 1 :] if p.item_number is None), None) if trial_item else None
+    # A result that leans on the one before it ("Additionally, …") cannot stand as the trial's result.
+    later = items[items.index(trial_item) + 1 :] if trial_item else []
+    result_item = next(
+        (p for p in later if p.item_number is None and not sentences.needs_context(p.text[p.lead_end :])), None
     )
     trial = item_bullet(trial_item) if trial_item else None
     result = item_bullet(result_item) if result_item else None
@@ -383,13 +497,26 @@ def _agent_group(name: str, passages: Sequence[Evidence]) -> BulletGroup | None:
     return BulletGroup(name[:1].upper() + name[1:], tuple(bullets), lead=description, drug=name)
 
 
+def _evidence_items(passages: Sequence[Evidence]) -> list[Evidence]:
+    """The items of the evidence lists among ``passages``: lists led by "Evidence (…):", and numbered
+    lists with no lead-in of their own (an evidence block a paragraph broke in two). Other lists under
+    a drug's heading (its side effects, say) are not evidence about it."""
+    items = []
+    for block in lists_of(passages).values():
+        first = block[0]
+        lead = _lead_of(first)
+        if EVIDENCE_LEAD.match(lead) or (not lead and first.item_number is not None):
+            items.extend(block)
+    return items
+
+
 def _approval_sentence(passages: Sequence[Evidence]) -> CitedSentence | None:
     for passage in passages:
         if not APPROVAL.search(passage.text):
             continue
         start = passage.lead_end if passage.block == "list_item" else 0
         for span in sentences.split_sentences(passage.text[start:]):
-            if APPROVAL.search(span.text):
+            if APPROVAL.search(span.text) and not sentences.needs_context(span.text):
                 return CitedSentence(span.text, location(passage, start + span.start, start + span.end))
     return None
 
