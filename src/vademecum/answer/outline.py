@@ -62,7 +62,7 @@ OPTIONS_HEADING = re.compile(
     r"\b(?:treatment|therapy|therapeutic|management)\s+options?\b(?!\s+overview)", re.IGNORECASE
 )
 OPTIONS_LEAD = re.compile(
-    r"\boptions?\b[^.:;]{0,200}?\b(?:include|includes|are|consist)\b|\b(?:standard|recommended)\s+"
+    r"\boptions?\b[^.:;]{0,80}:\s*$|\boptions?\b[^.:;]{0,200}?\b(?:include|includes|are|consist)\b|\b(?:standard|recommended)\s+"
     r"(?:treatment|therapy|approach)\w*\b[^.:;]{0,200}?\b(?:include|includes|is|are|consist)\b",
     re.IGNORECASE,
 )
@@ -185,27 +185,21 @@ def build_outline(
 def option_settings(passages: Sequence[Evidence], note: str | None = None) -> list[tuple[BulletGroup, set[int]]]:
     """The option lists of one document's passages, each quoted whole under the guideline's heading.
 
-    A list is an option list when its lead-in says it lists options, or when it opens a section under
-    an options heading with no lead-in of its own ("Evidence (…):" lists, and lists that come after
-    other text of their section, are evidence, not options). An options section with no option list
+    A list is an option list when its lead-in says it lists options ("Evidence (…):" lists and lists
+    with no lead-in are evidence, not options). An options section with no option list
     anywhere in it quotes the opening sentences of its paragraphs instead (options written as prose).
     """
     lists = lists_of(passages)
-    opens_section: set[int] = set()
     order: list[tuple[str, int | tuple[str, ...]]] = []
     prose: dict[tuple[str, ...], list[Evidence]] = defaultdict(list)
-    previous: Evidence | None = None
     for passage in passages:
         if passage.block_id is not None and lists.get(passage.block_id, [None])[0] is passage:
             order.append(("list", passage.block_id))
-            if previous is None or previous.section_path != passage.section_path:
-                opens_section.add(passage.block_id)
         elif passage.block == "paragraph" and _options_heading_index(passage.section_path) is not None:
             if passage.section_path not in prose:
                 order.append(("prose", passage.section_path))
             prose[passage.section_path].append(passage)
-        previous = passage
-    options = {key for key, items in lists.items() if _is_option_list(items, key in opens_section)}
+    options = {key for key, items in lists.items() if _is_option_list(items)}
     listed = {_options_section(lists[key][0].section_path) for key in options}
     found: list[tuple[BulletGroup, set[int]]] = []
     for kind, key in order:
@@ -235,15 +229,13 @@ def _lead_of(item: Evidence) -> str:
     return item.text[: item.lead_end].strip()
 
 
-def _is_option_list(items: Sequence[Evidence], opens_section: bool) -> bool:
-    first = items[0]
-    lead = _lead_of(first)
-    if EVIDENCE_LEAD.match(lead):
+def _is_option_list(items: Sequence[Evidence]) -> bool:
+    """Whether a list is an option list: its lead-in (the sentence that introduces it) says it lists options."""
+    lead = _lead_of(items[0])
+    if not lead or EVIDENCE_LEAD.match(lead):
         return False
-    if lead:
-        lead_sentences = sentences.split_sentences(lead)
-        return bool(OPTIONS_LEAD.search(lead_sentences[-1].text if lead_sentences else lead))
-    return opens_section and _options_heading_index(first.section_path) is not None
+    lead_sentences = sentences.split_sentences(lead)
+    return bool(OPTIONS_LEAD.search(lead_sentences[-1].text if lead_sentences else lead))
 
 
 def _setting_heading(path: Sequence[str]) -> str:
@@ -388,7 +380,8 @@ def _drug_lists(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet
     for items in lists_of(passages).values():
         lead = lead_in(items[0])
         # A list without a lead-in of its own is a trial's results, not a list of agents.
-        if not lead or EVIDENCE_LEAD.match(lead[0].text):
+        # ... and one whose lead-in leans on the sentence before it ("Other regimens include:") is left out.
+        if not lead or EVIDENCE_LEAD.match(lead[0].text) or sentences.needs_context(lead[0].text):
             continue
         if not any(drugs.find(item.text[item.lead_end :]) for item in items):
             continue

@@ -99,13 +99,15 @@ class ConceptMatcher:
 
     @classmethod
     def from_groups(cls, groups: Iterable[Iterable[str]]) -> ConceptMatcher:
-        """One pattern per group, matching any of its terms as whole words, case-insensitively."""
+        """One pattern per group, matching any of its terms as whole words, case-insensitively, and not
+        after "non-" ("non-small cell lung cancer" does not mention small cell lung cancer)."""
         patterns = []
         for terms in groups:
             words = sorted({t.strip() for t in terms if len(t.strip()) >= 3}, key=len, reverse=True)
             if words:
                 alternation = "|".join(re.escape(w) for w in words)
-                patterns.append(re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE))
+                # "non-" names the complement: "non-Hodgkin lymphoma" is not "Hodgkin lymphoma".
+                patterns.append(re.compile(rf"(?<!\w)(?<!non-)(?<!non )(?:{alternation})(?!\w)", re.IGNORECASE))
         return cls(tuple(patterns))
 
     def matches(self, text: str) -> int:
