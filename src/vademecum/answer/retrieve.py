@@ -33,6 +33,8 @@ BOXED_WARNING = "34066-1"
 INDICATIONS = "34067-9"
 DOSAGE = "34068-7"
 LABEL_SECTIONS = (BOXED_WARNING, INDICATIONS, DOSAGE)
+GUIDELINE_HITS = 300
+GUIDELINE_HITS_DEEP = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,16 @@ class Retriever:
         (:func:`~vademecum.answer.population.fitting_documents`: no guideline for people answers a
         question about cats, no children's summary an adult's question).
         """
-        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.GUIDELINE.value], limit=300))
+        kinds = [DocumentKind.GUIDELINE.value]
+        hits = self._relevant(self.index.search(query, kinds=kinds, limit=GUIDELINE_HITS))
+        # One summary that repeats the question's words in every heading can fill the whole first page of
+        # hits; a summary titled by the question's concepts must still be among the candidates.
+        found = {hit.passage.document_id for hit in hits}
+        missing = [
+            title for d, title in store.document_titles(self.session, DocumentKind.GUIDELINE.value) if d not in found
+        ]
+        if not self.matcher.empty and any(self.matcher.covers(title) for title in missing):
+            hits = self._relevant(self.index.search(query, kinds=kinds, limit=GUIDELINE_HITS_DEEP))
         if not hits:
             return GuidelineChoice((), ())
         by_document: dict[str, list[PassageHit]] = defaultdict(list)
