@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from vademecum.answer.article import Article, BulletGroup
-from vademecum.answer.outline import BACKGROUND, STANDARD_CUES, on_intent, setting_words, stages
+from vademecum.answer.citations import reference_sources
+from vademecum.answer.outline import BACKGROUND, FOLLOW_UP, STANDARD_CUES, on_intent, setting_words, stages
 from vademecum.answer.render import from_json, to_json, to_markdown
 from vademecum.answer.understand import Intent
 from vademecum.answer.verify import article_sentences
@@ -106,7 +107,9 @@ def test_no_junk_or_background_in_a_treatment_article(merkel: Article, net: Arti
     for article in (merkel, net):
         for sentence in article.guidelines.sentences:
             assert not JUNK.search(sentence.text), sentence.text
-            assert not BACKGROUND.match(sentence.source.section_path[0]), sentence.source.section_path
+            path = sentence.source.section_path
+            # Background sections never answer, except the follow-up a summary files under them.
+            assert not BACKGROUND.match(path[0]) or any(FOLLOW_UP.search(h) for h in path[1:]), path
             assert on_intent(sentence.source.section_path, Intent.MANAGEMENT), sentence.source.section_path
 
 
@@ -165,12 +168,14 @@ def test_markdown_keeps_the_lists_numbers_and_levels(merkel: Article):
     assert re.search(r"\(Level of evidence: C3\)", markdown)
 
 
-def test_an_editor_can_edit_an_option_item_and_the_list_keeps_its_shape(merkel: Article):
+def test_an_editor_can_edit_an_option_item_and_the_list_keeps_its_shape(runtime: Runtime, merkel: Article):
     article_json = json.loads(to_json(merkel))
     listed = editable_sentences(article_json)
     target = next(s for s in listed if s.text == "Margin-negative local excision, attempting to maintain function.")
     assert "Options by setting" in target.heading
-    result = apply_edits(article_json, {target.position: None}, lambda key: None)
+    with runtime.session() as session:
+        sources = reference_sources(session, [s.source.key for s in article_sentences(merkel)])
+    result = apply_edits(article_json, {target.position: None}, sources.get)
     edited = from_json(json.dumps(result.article_json))
     before = [len(g.bullets) for g in merkel.guidelines.settings]
     after = [len(g.bullets) for g in edited.guidelines.settings]

@@ -63,7 +63,8 @@ GENERAL_CUES: tuple[tuple[Intent, str], ...] = (
     (Intent.SCREENING_PREVENTION, r"chemoprevent\w*|vaccinat\w*|early detection"),
     (Intent.DIAGNOSIS, r"diagnos\w*|work-?up\b|tests? for\b|testing\b|detect\w*|imaging\b|biomarkers?\b"),
     (Intent.DIAGNOSIS, r"symptoms?\b|signs? of\b|manifestations?\b|differential\b"),
-    (Intent.PROGNOSIS, r"prognos\w*|survival\b|outcomes?\b|life expectancy|mortality\b|recurr\w*|predict\w*"),
+    # "recurrent" names a setting ("How is recurrent X treated?"); recurrence itself is prognosis.
+    (Intent.PROGNOSIS, r"prognos\w*|survival\b|outcomes?\b|life expectancy|mortality\b|recurr(?!ent)\w*|predict\w*"),
 )
 _SPECIFIC = [(intent, re.compile(rf"\b(?:{cue})")) for intent, cue in SPECIFIC_CUES]
 _GENERAL = [(intent, re.compile(rf"\b(?:{cue})")) for intent, cue in GENERAL_CUES]
