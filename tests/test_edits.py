@@ -19,8 +19,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vademecum.answer.article import ARTICLE_SCHEMA_VERSION, CitedSentence
 from vademecum.answer.article import Article as ComposedArticle
-from vademecum.answer.article import CitedSentence
 from vademecum.answer.citations import check_citations, reference_sources
 from vademecum.answer.render import MD_EDITED_MARK, md_text, to_dict, to_html_fragment, to_markdown
 from vademecum.answer.verify import article_sentences, verify_article
@@ -119,7 +119,7 @@ def test_an_edit_marks_one_sentence_and_keeps_every_other_one(runtime: Runtime, 
             expected_revision=before.article_revision,
         )
     assert (state.version_number, state.status, state.approved_version_id) == (2, "submitted", before.version_id)
-    assert state.article_json["schema_version"] == "1.1"
+    assert state.article_json["schema_version"] == ARTICLE_SCHEMA_VERSION
     edited = sentence_dicts(state.article_json)
     assert len(edited) == len(original)
     assert edited[2] == {**original[2], "text": new_text, "edited": True}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from vademecum.answer.modality import Modality, classify, theme_of, unify
+from vademecum.answer.modality import GIVING, Modality, classify, theme_of, unify
 from vademecum.answer.modality_rules import ALIASES, INN_STEMS, LABELS, RULES, UI_RULES
 from vademecum.answer.sentences import split_sentences
 from vademecum.evidence.models import EvidenceDocument, EvidencePassage
@@ -226,15 +226,22 @@ def test_research_themes(demo_runtime, mesh):
     }
     seen: dict[str, str] = {}
     modality_theme: Modality | None = None
+    mention_theme: Modality | None = None
     for path, text in research_sentences(demo_runtime):
         label = path[-1] if path else ""
         found = classify(text, (), mesh)
         if found is None and label in expected and label not in seen:
             seen[label] = theme_of(path, text, mesh).label
-        if found is not None and found.key == "chemotherapy" and modality_theme is None:
-            modality_theme = theme_of(path, text, mesh)
-        if len(seen) == len(expected) and modality_theme is not None:
+        if found is not None and found.key == "chemotherapy":
+            # A drug class names the theme only when the sentence is about giving the drug.
+            if GIVING.search(text) and modality_theme is None:
+                modality_theme = theme_of(path, text, mesh)
+            elif not GIVING.search(text) and mention_theme is None and label in expected:
+                mention_theme = theme_of(path, text, mesh)
+                assert mention_theme.label == expected[label]
+        if len(seen) == len(expected) and modality_theme is not None and mention_theme is not None:
             break
     assert seen == expected
     assert modality_theme == Modality("chemotherapy", "Chemotherapy")
+    assert mention_theme is not None
     assert theme_of((), "", mesh) == Modality("section:findings", "Findings")

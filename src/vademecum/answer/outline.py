@@ -109,6 +109,8 @@ _ROMAN = re.compile(r"0|[IV]{1,4}", re.IGNORECASE)
 _STEM = {"recurr": "recurr", "relaps": "recurr", "metasta": "metasta", "locali": "local"}
 
 MAX_BOTTOM_LINE = 3
+# The primary guideline speaks first: another document's statement only when it has too few of its own.
+PRIMARY_FIRST = 5.0
 BOTTOM_LINE_MAX_WORDS = 60
 MAX_AGENTS = 16
 AGENT_BULLETS = 1
@@ -550,7 +552,7 @@ def bottom_line(
                     wanted_words & setting_words(context)
                 )
                 score = cue + bool(STANDARD_PREDICATE.search(text)) + 0.5 * matcher.matches(text)
-                score += 1.5 * setting - 0.5 * rank - position / 5000
+                score += 1.5 * setting - PRIMARY_FIRST * rank - position / 5000
                 scored.append((score, passage.passage_id, Bullet(tuple(group))))
     scored.sort(key=lambda item: -item[0])
     chosen: list[Bullet] = []
