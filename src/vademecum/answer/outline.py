@@ -156,12 +156,16 @@ def build_outline(
     the primary document first) for a question with ``intent``."""
     relevant = [[p for p in passages if on_intent(p.section_path, intent)] for passages in documents]
     primary_title = documents[0][0].title if documents and documents[0] else ""
+    # A document other than the primary one is named beside what is quoted from it.
+    notes = [
+        None if not passages or passages[0].title == primary_title else f"From {passages[0].title}."
+        for passages in relevant
+    ]
     settings: list[BulletGroup] = []
     agent_groups: list[BulletGroup] = []
     quoted: set[int] = set()
     if intent in (Intent.MANAGEMENT, Intent.COMPARISON, Intent.DOSING):
-        for passages in relevant:
-            note = None if not passages or passages[0].title == primary_title else f"From {passages[0].title}."
+        for passages, note in zip(relevant, notes, strict=True):
             for group, used in option_settings(passages, note):
                 settings.append(group)
                 quoted.update(used)
@@ -172,8 +176,7 @@ def build_outline(
     bottom = bottom_line(relevant, question_text, matcher, options)
     heading, modalities = "", []
     if intent in (Intent.MANAGEMENT, Intent.COMPARISON):
-        for passages in relevant:
-            note = None if not passages or passages[0].title == primary_title else f"From {passages[0].title}."
+        for passages, note in zip(relevant, notes, strict=True):
             found_heading, found = modality_sections([p for p in passages if p.passage_id not in quoted], drugs, note)
             heading = heading or found_heading
             modalities.extend(found)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vademecum.answer.article import evidence_key
-from vademecum.answer.population import Population, document_population, fitting_documents, research_fits
+from vademecum.answer.population import Population, document_population, fits, fitting_documents, research_fits
 from vademecum.evidence import store
 from vademecum.evidence.models import EvidenceDocument, EvidencePassage
 from vademecum.records import Audience, DocumentKind
@@ -35,6 +35,7 @@ DOSAGE = "34068-7"
 LABEL_SECTIONS = (BOXED_WARNING, INDICATIONS, DOSAGE)
 GUIDELINE_HITS = 300
 GUIDELINE_HITS_DEEP = 2000
+DEEP_WHEN_FEWER = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,41 +173,16 @@ class Retriever:
         (:func:`~vademecum.answer.population.fitting_documents`: no guideline for people answers a
         question about cats, no children's summary an adult's question).
         """
-        kinds = [DocumentKind.GUIDELINE.value]
-        hits = self._relevant(self.index.search(query, kinds=kinds, limit=GUIDELINE_HITS))
-        # One summary that repeats the question's words in every heading can fill the whole first page of
-        # hits; a summary titled by the question's concepts must still be among the candidates.
-        found = {hit.passage.document_id for hit in hits}
-        missing = [
-            title for d, title in store.document_titles(self.session, DocumentKind.GUIDELINE.value) if d not in found
-        ]
-        if not self.matcher.empty and any(self.matcher.covers(title) for title in missing):
-            hits = self._relevant(self.index.search(query, kinds=kinds, limit=GUIDELINE_HITS_DEEP))
-        if not hits:
+        by_document, written_for = self._guideline_candidates(query, GUIDELINE_HITS, population)
+        # A summary that repeats the question's words in every heading can fill the first page of hits
+        # although it is written for another population (the children's summary, for a question on
+        # adults or of no stated age) and hide the summary the question is about: when few hits are from
+        # summaries written for the question's population, the search reads deeper.
+        if written_for < DEEP_WHEN_FEWER:
+            by_document, _ = self._guideline_candidates(query, GUIDELINE_HITS_DEEP, population)
+        if not by_document:
             return GuidelineChoice((), ())
-        by_document: dict[str, list[PassageHit]] = defaultdict(list)
-        for hit in hits:
-            by_document[hit.passage.document_id].append(hit)
-        # A guideline is about the question only if its title or a heading names one of the concepts;
-        # a passing mention in the text of an unrelated summary does not make it guidance on the topic.
-        if not self.matcher.empty:
-            by_document = {
-                d: group
-                for d, group in by_document.items()
-                if any(self.matcher.matches(f"{h.passage.title} {h.passage.section}") for h in group)
-            }
-            hits = [hit for hit in hits if hit.passage.document_id in by_document]
-            if not hits:
-                return GuidelineChoice((), ())
-        # Before scoring, so that the best document the cut-off below is measured against is one
-        # the article may use.
-        if population is not None:
-            populations = {d: document_population(group[0].passage.title, d) for d, group in by_document.items()}
-            fitting = set(fitting_documents(population, populations))
-            by_document = {d: group for d, group in by_document.items() if d in fitting}
-            hits = [hit for hit in hits if hit.passage.document_id in by_document]
-            if not hits:
-                return GuidelineChoice((), ())
+        hits = [hit for group in by_document.values() for hit in group]
         doc_scores = {
             d: sum(h.score for h in sorted(group, key=lambda h: -h.score)[:3]) for d, group in by_document.items()
         }
@@ -233,6 +209,33 @@ class Retriever:
         if section_words:
             found = self._with_sections(found[: max_passages // 2], chosen, section_words, max_passages)
         return GuidelineChoice(tuple(chosen), tuple(found[:max_passages]))
+
+    def _guideline_candidates(
+        self, query: str, limit: int, population: Population | None
+    ) -> tuple[dict[str, list[PassageHit]], int]:
+        """The relevant hits of the guideline documents that may answer the question, by document, and
+        how many of them are from documents written for the question's population (not a fallback).
+
+        A guideline is about the question only if its title or a heading names one of the concepts (a
+        passing mention in an unrelated summary does not make it guidance on the topic), and only if it is
+        written for the question's population.
+        """
+        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.GUIDELINE.value], limit=limit))
+        by_document: dict[str, list[PassageHit]] = defaultdict(list)
+        for hit in hits:
+            by_document[hit.passage.document_id].append(hit)
+        if not self.matcher.empty:
+            by_document = {
+                d: group
+                for d, group in by_document.items()
+                if any(self.matcher.matches(f"{h.passage.title} {h.passage.section}") for h in group)
+            }
+        if population is None or not by_document:
+            return dict(by_document), sum(len(group) for group in by_document.values())
+        populations = {d: document_population(group[0].passage.title, d) for d, group in by_document.items()}
+        fitting = set(fitting_documents(population, populations))
+        written_for = sum(len(by_document[d]) for d in fitting if fits(population, populations[d]))
+        return {d: group for d, group in by_document.items() if d in fitting}, written_for
 
     def _with_sections(
         self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str], limit: int

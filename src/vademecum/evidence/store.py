@@ -274,16 +274,6 @@ def documents_by_kind(session: Session) -> dict[str, int]:
     return dict(session.execute(select(EvidenceDocument.kind, func.count()).group_by(EvidenceDocument.kind)).all())
 
 
-def document_titles(session: Session, kind: str) -> list[tuple[str, str]]:
-    """``(id, title)`` of every document of one kind (cheap: two columns, no passages)."""
-    return [
-        (row.id, row.title)
-        for row in session.execute(
-            select(EvidenceDocument.id, EvidenceDocument.title).where(EvidenceDocument.kind == kind)
-        )
-    ]
-
-
 def last_ingest_run(session: Session) -> IngestRun | None:
     """The newest ingest run, if any."""
     return session.scalar(select(IngestRun).order_by(IngestRun.id.desc()).limit(1))
