@@ -87,7 +87,11 @@ STANDARD_PREDICATE = re.compile(
     re.IGNORECASE,
 )
 # Sentences that report a study or a trial, or point to trials: findings, not what is done.
-REPORTS_STUDY = re.compile(r"\b(?:studied|studies|study|trials?|randomi[sz]ed|series|enrollment|enrol\w*)\b", re.I)
+REPORTS_STUDY = re.compile(
+    r"\b(?:studied|studies|study|trials?|randomi[sz]ed|series|enrollment|enrol\w*|evaluation|investigators"
+    r"|retrospective|prospective|cohort|phase [IV]+|\d+ patients)\b",
+    re.IGNORECASE,
+)
 # The section that surveys a guideline's treatments, and the follow-up sections (part of management).
 OVERVIEW = re.compile(r"\boverview\b|\bgeneral (?:therapeutic|treatment) approach", re.IGNORECASE)
 FOLLOW_UP = re.compile(r"\b(?:follow-up|surveillance|monitoring)\b", re.IGNORECASE)
@@ -399,14 +403,22 @@ def _drug_lists(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet
 
 
 def _best_statement(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet]:
+    # A paragraph that opens by reporting a study goes on describing it ("Therapy included …"): its
+    # sentences would read as advice out of that context.
+    paragraphs = [p for p in passages if p.block == "paragraph" and not _opens_with_study(p)]
     scored = [
         (_statement_score(group, drugs, order), order, group)
-        for order, group in enumerate(g for p in passages if p.block == "paragraph" for g in _standalone_groups(p))
+        for order, group in enumerate(g for p in paragraphs for g in _standalone_groups(p))
     ]
     if not scored:
         return []
     _score, _order, group = max(scored, key=lambda item: (item[0], -item[1]))
     return [Bullet(group)]
+
+
+def _opens_with_study(passage: Evidence) -> bool:
+    first = sentences.split_sentences(passage.text)[:1]
+    return bool(first) and bool(REPORTS_STUDY.search(first[0].text))
 
 
 def _statement_score(group: Sequence[CitedSentence], drugs: DrugLexicon, order: int) -> float:
