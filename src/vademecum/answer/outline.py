@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from vademecum.answer import sentences
 from vademecum.answer.article import Bullet, BulletGroup, CitedSentence, SourceLocation
 from vademecum.answer.retrieve import ConceptMatcher, Evidence
 from vademecum.answer.understand import Intent
-from vademecum.vocab.drugs import DrugLexicon
+from vademecum.vocab.drugs import DrugLexicon, DrugMention
 
 # Headings of the source sections that hold what each intent asks about (stems, any disease).
 SECTION_WORDS: dict[Intent, tuple[str, ...]] = {
@@ -120,6 +121,7 @@ MAX_AGENTS = 16
 AGENT_BULLETS = 1
 SETTING_PARAGRAPHS = 3
 SETTING_PARAGRAPH_SENTENCES = 2
+STATEMENT_PARAGRAPHS = 4
 AGENT_HEADING_WORDS = 5
 APPROVAL = re.compile(r"\b(?:FDA|Food and Drug Administration)\b[^.]*\bapprov|\bapprov\w*\b[^.]*\bFDA\b")
 HEADING_SEPARATOR = " › "
@@ -403,9 +405,11 @@ def _drug_lists(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet
 
 
 def _best_statement(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bullet]:
-    # A paragraph that opens by reporting a study goes on describing it ("Therapy included …"): its
+    # Sections open with their point, so only their first paragraphs are read. A paragraph that opens by
+    # reporting a study goes on describing it ("Therapy included …"): its
     # sentences would read as advice out of that context.
-    paragraphs = [p for p in passages if p.block == "paragraph" and not _opens_with_study(p)]
+    paragraphs = [p for p in passages if p.block == "paragraph"][:STATEMENT_PARAGRAPHS]
+    paragraphs = [p for p in paragraphs if not _opens_with_study(p)]
     scored = [
         (_statement_score(group, drugs, order), order, group)
         for order, group in enumerate(g for p in paragraphs for g in _standalone_groups(p))
@@ -445,8 +449,10 @@ def agents(passages: Sequence[Evidence], drugs: DrugLexicon, named: Sequence[str
     """
     members: dict[str, list[Evidence]] = {}
     names: dict[str, str] = {}
+    # Passages of one section share its heading: each heading is looked up once.
+    find = lru_cache(maxsize=None)(drugs.find)
     for passage in passages:
-        key, name = _agent_of(passage, drugs)
+        key, name = _agent_of(passage, find)
         if key is None or name is None:
             continue
         names.setdefault(key, name)
@@ -461,18 +467,18 @@ def agents(passages: Sequence[Evidence], drugs: DrugLexicon, named: Sequence[str
     return groups
 
 
-def _agent_of(passage: Evidence, drugs: DrugLexicon) -> tuple[str | None, str | None]:
+def _agent_of(passage: Evidence, find: Callable[[str], list[DrugMention]]) -> tuple[str | None, str | None]:
     """The agent a passage is about: the drug its nearest heading names, or its evidence block's drug."""
     lead = EVIDENCE_LEAD.match(_lead_of(passage)) if passage.block == "list_item" else None
     if lead is None and passage.block == "paragraph":
         lead = EVIDENCE_LEAD.match(passage.text)
     if lead is not None:
-        mentions = drugs.find(lead.group(1))
+        mentions = find(lead.group(1))
         if mentions:
             return mentions[0].name.casefold(), lead.group(1).strip()
     heading = passage.section_path[-1] if passage.section_path else ""
     if len(heading.split()) <= AGENT_HEADING_WORDS:
-        mentions = drugs.find(heading)
+        mentions = find(heading)
         if mentions and mentions[0].start <= 1:
             return mentions[0].name.casefold(), heading
     return None, None

@@ -173,13 +173,13 @@ class Retriever:
         (:func:`~vademecum.answer.population.fitting_documents`: no guideline for people answers a
         question about cats, no children's summary an adult's question).
         """
-        by_document, written_for = self._guideline_candidates(query, GUIDELINE_HITS, population)
+        by_document, relevant, written_for = self._guideline_candidates(query, GUIDELINE_HITS, population)
         # A summary that repeats the question's words in every heading can fill the first page of hits
         # although it is written for another population (the children's summary, for a question on
-        # adults or of no stated age) and hide the summary the question is about: when few hits are from
-        # summaries written for the question's population, the search reads deeper.
-        if written_for < DEEP_WHEN_FEWER:
-            by_document, _ = self._guideline_candidates(query, GUIDELINE_HITS_DEEP, population)
+        # adults or of no stated age) and hide the summary the question is about: when many hits are
+        # relevant but few from summaries written for the question's population, the search reads deeper.
+        if written_for < DEEP_WHEN_FEWER <= relevant:
+            by_document, _, _ = self._guideline_candidates(query, GUIDELINE_HITS_DEEP, population)
         if not by_document:
             return GuidelineChoice((), ())
         hits = [hit for group in by_document.values() for hit in group]
@@ -212,9 +212,10 @@ class Retriever:
 
     def _guideline_candidates(
         self, query: str, limit: int, population: Population | None
-    ) -> tuple[dict[str, list[PassageHit]], int]:
-        """The relevant hits of the guideline documents that may answer the question, by document, and
-        how many of them are from documents written for the question's population (not a fallback).
+    ) -> tuple[dict[str, list[PassageHit]], int, int]:
+        """The relevant hits of the guideline documents that may answer the question, by document; how
+        many hits were relevant before the population was considered; and how many are from documents
+        written for the question's population (not a fallback).
 
         A guideline is about the question only if its title or a heading names one of the concepts (a
         passing mention in an unrelated summary does not make it guidance on the topic), and only if it is
@@ -230,12 +231,13 @@ class Retriever:
                 for d, group in by_document.items()
                 if any(self.matcher.matches(f"{h.passage.title} {h.passage.section}") for h in group)
             }
+        relevant = sum(len(group) for group in by_document.values())
         if population is None or not by_document:
-            return dict(by_document), sum(len(group) for group in by_document.values())
+            return dict(by_document), relevant, relevant
         populations = {d: document_population(group[0].passage.title, d) for d, group in by_document.items()}
         fitting = set(fitting_documents(population, populations))
         written_for = sum(len(by_document[d]) for d in fitting if fits(population, populations[d]))
-        return {d: group for d, group in by_document.items() if d in fitting}, written_for
+        return {d: group for d, group in by_document.items() if d in fitting}, relevant, written_for
 
     def _with_sections(
         self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str], limit: int

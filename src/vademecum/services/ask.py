@@ -8,6 +8,8 @@ searched and that they hold nothing relevant.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -103,7 +105,9 @@ def _compose(
     outline = build_outline(
         question.intent,
         question.text,
-        [_whole_document(session, document) for document in choice.documents],
+        # A guideline's whole structure is the answer only when the guideline is about the question's
+        # concepts (its title names them); otherwise only the passages the search found are quoted.
+        [_whole_document(session, d) for d in choice.documents if not matcher.empty and matcher.covers(d.title)],
         matcher,
         vocabulary.drugs,
         [c.name for c in question.drugs],
@@ -150,9 +154,26 @@ def _compose(
     )
 
 
-def _whole_document(session: Session, document: EvidenceDocument) -> list[Evidence]:
+# The outline reads whole guideline documents; the few that most questions lead to are kept, by content
+# hash, so that an unchanged document is not read and decoded again for every question.
+_DOCUMENTS_KEPT = 16
+_documents: OrderedDict[tuple[str, str], tuple[Evidence, ...]] = OrderedDict()
+_documents_lock = threading.Lock()
+
+
+def _whole_document(session: Session, document: EvidenceDocument) -> tuple[Evidence, ...]:
     """Every passage of a guideline document, in document order (the outline follows its structure)."""
-    return [make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id)]
+    key = (document.id, document.content_hash)
+    with _documents_lock:
+        if key in _documents:
+            _documents.move_to_end(key)
+            return _documents[key]
+    passages = tuple(make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id))
+    with _documents_lock:
+        _documents[key] = passages
+        while len(_documents) > _DOCUMENTS_KEPT:
+            _documents.popitem(last=False)
+    return passages
 
 
 def _label_blocks(
