@@ -52,7 +52,8 @@ _PROCEDURES = frozenset({SURGERY, LIVER_DIRECTED, LOCOREGIONAL, TRANSPLANTATION}
 # Words that say a sentence is about giving a treatment, not about a substance mentioned in passing.
 GIVING = re.compile(
     r"\b(?:treat\w*|therap\w*|administ\w*|given|giving|receiv\w*|dos(?:e|es|ing|age)|regimens?|randomi[sz]ed"
-    r"|versus|compared|resect\w*|surg\w*|irradiat\w*|radiotherap\w*|infusion|injection|mg)\b",
+    r"|versus|compared|resect\w*|surg\w*|excision|ablation|embolization|radiation|irradiat\w*|radiotherap\w*"
+    r"|transplant\w*|palliat\w*|effective|infusion|injection|mg)\b",
     re.IGNORECASE,
 )
 

@@ -32,6 +32,7 @@ from functools import lru_cache
 
 from vademecum.answer import sentences
 from vademecum.answer.article import Bullet, BulletGroup, CitedSentence, SourceLocation
+from vademecum.answer.modality import GIVING
 from vademecum.answer.retrieve import ConceptMatcher, Evidence
 from vademecum.answer.understand import Intent
 from vademecum.vocab.drugs import DrugLexicon, DrugMention
@@ -96,11 +97,6 @@ REPORTS_STUDY = re.compile(
 # The section that surveys a guideline's treatments, and the follow-up sections (part of management).
 OVERVIEW = re.compile(r"\boverview\b|\bgeneral (?:therapeutic|treatment) approach", re.IGNORECASE)
 FOLLOW_UP = re.compile(r"\b(?:follow-up|surveillance|monitoring)\b", re.IGNORECASE)
-TREATMENT_WORDS = re.compile(
-    r"\b(?:treat\w*|therap\w*|surg\w*|resect\w*|excision|ablation|embolization|radiation|transplant\w*"
-    r"|administ\w*|dose|effective|palliat\w*)\b",
-    re.IGNORECASE,
-)
 # Words that name a setting (disease extent, course, line of therapy, risk); a stage is matched apart.
 SETTING_WORDS = re.compile(
     r"\b(?:recurr\w*|relaps\w*|refractory|metasta\w*|advanced|locali[sz]ed|local|regional|early|"
@@ -431,7 +427,7 @@ def _statement_score(group: Sequence[CitedSentence], drugs: DrugLexicon, order: 
     text = " ".join(sentence.text for sentence in group)
     words = len(text.split())
     named = {mention.name for mention in drugs.find(text)}
-    score = min(len(named), 2) + float(bool(TREATMENT_WORDS.search(text)))
+    score = min(len(named), 2) + float(bool(GIVING.search(text)))
     score += max((weight for pattern, weight in STANDARD_CUES if pattern.search(text)), default=0.0)
     score -= float(bool(REPORTS_STUDY.search(text))) + 0.5 * (words > BOTTOM_LINE_MAX_WORDS) + 0.1 * order
     return score

@@ -8,8 +8,6 @@ searched and that they hold nothing relevant.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -154,26 +152,9 @@ def _compose(
     )
 
 
-# The outline reads whole guideline documents; the few that most questions lead to are kept, by content
-# hash, so that an unchanged document is not read and decoded again for every question.
-_DOCUMENTS_KEPT = 16
-_documents: OrderedDict[tuple[str, str], tuple[Evidence, ...]] = OrderedDict()
-_documents_lock = threading.Lock()
-
-
-def _whole_document(session: Session, document: EvidenceDocument) -> tuple[Evidence, ...]:
+def _whole_document(session: Session, document: EvidenceDocument) -> list[Evidence]:
     """Every passage of a guideline document, in document order (the outline follows its structure)."""
-    key = (document.id, document.content_hash)
-    with _documents_lock:
-        if key in _documents:
-            _documents.move_to_end(key)
-            return _documents[key]
-    passages = tuple(make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id))
-    with _documents_lock:
-        _documents[key] = passages
-        while len(_documents) > _DOCUMENTS_KEPT:
-            _documents.popitem(last=False)
-    return passages
+    return [make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id)]
 
 
 def _label_blocks(
