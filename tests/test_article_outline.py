@@ -139,6 +139,7 @@ def test_net_article_covers_the_guidelines_options_and_agents(net: Article):
     [
         ("How is Merkel cell carcinoma diagnosed?", Intent.DIAGNOSIS),
         ("What is the prognosis of Merkel cell carcinoma?", Intent.PROGNOSIS),
+        ("What is the dose of avelumab for Merkel cell carcinoma?", Intent.DOSING),
     ],
 )
 def test_other_intents_quote_their_own_sections(runtime: Runtime, question: str, intent: Intent):
@@ -148,6 +149,13 @@ def test_other_intents_quote_their_own_sections(runtime: Runtime, question: str,
     assert quoted
     assert all(on_intent(s.source.section_path, intent) for s in quoted), [s.source.section_path for s in quoted]
     assert not article.guidelines.settings
+
+
+def test_a_dosing_question_on_a_named_drug_gets_that_drugs_entry_with_its_dose(runtime: Runtime):
+    article = ask(runtime, "What is the dose of avelumab for Merkel cell carcinoma?")
+    assert [group.drug for group in article.guidelines.agents] == ["Avelumab"]
+    entry = " ".join(s.text for s in article.guidelines.agents[0].sentences)
+    assert "avelumab (10 mg/kg intravenously [IV] every 2 weeks)" in entry
 
 
 def test_the_article_reads_back_from_json_and_every_sentence_is_its_source(runtime: Runtime, merkel: Article):

@@ -166,13 +166,18 @@ def build_outline(
     settings: list[BulletGroup] = []
     agent_groups: list[BulletGroup] = []
     quoted: set[int] = set()
-    if intent in (Intent.MANAGEMENT, Intent.COMPARISON, Intent.DOSING):
+    if intent in (Intent.MANAGEMENT, Intent.COMPARISON):
         for passages, note in zip(relevant, notes, strict=True):
             for group, used in option_settings(passages, note):
                 settings.append(group)
                 quoted.update(used)
         settings = setting_first(settings, question_text)
+    if intent in (Intent.MANAGEMENT, Intent.COMPARISON, Intent.DOSING):
         agent_groups = agents([p for passages in relevant for p in passages], drugs, question_drugs)
+    if intent is Intent.DOSING and question_drugs:
+        # A dose asked for a named drug is answered by that drug's entry, not by every agent's.
+        wanted = {name.casefold() for name in question_drugs}
+        agent_groups = [g for g in agent_groups if g.drug and g.drug.casefold() in wanted] or agent_groups
     options = set(quoted)
     quoted.update(_passage_ids(agent_groups))
     bottom = bottom_line(relevant, question_text, matcher, options)

@@ -30,7 +30,7 @@ from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
 from vademecum.answer.dosing import extract_label_doses, is_dosage_passage
 from vademecum.answer.outline import SECTION_WORDS, build_outline
 from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence
-from vademecum.answer.understand import Question, understand
+from vademecum.answer.understand import Concept, Question, understand
 from vademecum.answer.verify import verify_article
 from vademecum.errors import VademecumError
 from vademecum.evidence.models import EvidenceDocument
@@ -75,6 +75,17 @@ def concept_matcher(question: Question, vocabulary: Vocabulary) -> ConceptMatche
     """What a passage must mention to be relevant: one of the conditions and one of the drugs
     (each with its MeSH entry terms and drug names); the procedures when neither is named."""
     groups = [question.conditions, question.drugs] if question.conditions or question.drugs else [question.procedures]
+    return _matcher_of(groups, vocabulary)
+
+
+def topic_matcher(question: Question, vocabulary: Vocabulary) -> ConceptMatcher:
+    """What a guideline's title must mention to be about the question: one of its conditions (the
+    procedures when it names none). Drugs are left out: a guideline is named for a disease, and a
+    question about a drug for that disease is still answered by its structure."""
+    return _matcher_of([question.conditions or question.procedures], vocabulary)
+
+
+def _matcher_of(groups: Sequence[Sequence[Concept]], vocabulary: Vocabulary) -> ConceptMatcher:
     term_sets = []
     for concepts in groups:
         terms: set[str] = set()
@@ -99,13 +110,14 @@ def _compose(
     by_kind = documents_by_kind(session)
     last_run = last_ingest_run(session)
     query = retrieval_query(question)
+    topic = topic_matcher(question, vocabulary)
     choice = retriever.guidelines(query, section_words=SECTION_WORDS[question.intent], population=question.population)
     outline = build_outline(
         question.intent,
         question.text,
         # A guideline's whole structure is the answer only when the guideline is about the question's
         # concepts (its title names them); otherwise only the passages the search found are quoted.
-        [_whole_document(session, d) for d in choice.documents if not matcher.empty and matcher.covers(d.title)],
+        [_whole_document(session, d) for d in choice.documents if not topic.empty and topic.covers(d.title)],
         matcher,
         vocabulary.drugs,
         [c.name for c in question.drugs],
