@@ -14,6 +14,7 @@ import copy
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,18 @@ def test_sniff(bulk: bytes, corpus_dir: Path, spl_dir: Path) -> None:
     pubmedqa = corpus_dir / "pubmedqa" / "ori_pqal.json"
     for path in (schema, pubmedqa, spl_dir / "humira.xml"):
         assert not openfda.sniff(path.name, path.read_bytes()[:8192]), path.name
+
+
+def test_sniff_knows_an_api_response_whose_first_label_fields_fill_the_head(corpus_dir: Path) -> None:
+    """A label's fields come alphabetically; a long first field ("abuse", "adverse_reactions") leaves no
+    label-only key in the head, and the openFDA envelope is enough."""
+    path = corpus_dir / "labels" / "openfda-pharmgkb" / "NDA209321.json"
+    head = path.read_bytes()[:8192]
+    assert not re.search(rb'"(set_id|indications_and_usage|boxed_warning)"', head)
+    assert openfda.sniff(path.name, head)
+    (label,) = openfda.parse(io.BytesIO(path.read_bytes()), str(path))
+    assert isinstance(label, SourceDocument)
+    assert label.doc_id.startswith("spl:")
 
 
 def test_field_table_covers_openfda_sections(corpus_dir: Path) -> None:

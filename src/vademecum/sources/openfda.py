@@ -62,6 +62,7 @@ _LABEL_KEYS = re.compile(  # fields only drug labels have, unlike other openFDA 
     rb'"(set_id|spl_product_data_elements|indications_and_usage|dosage_and_administration|boxed_warning'
     rb'|package_label_principal_display_panel)"\s*:'
 )
+_OPENFDA_META = re.compile(rb'"terms"\s*:\s*"https://open\.fda\.gov/terms/"')
 _NON_SPACE = re.compile(r"\S+")
 _MIN_TABLE_CHARS = 10  # shorter table text could match prose by chance
 _TABLE_MARK = re.compile(r"\ue000(\d+)\ue000")
@@ -77,13 +78,15 @@ _MINOR_WORDS = frozenset(
 def sniff(name: str, head: bytes) -> bool:
     """True for a JSON object with a ``results`` array of drug labels (bulk file or API response).
 
-    The first label may not reach a label field within ``head``, so a file named like the
-    bulk downloads (``drug-label-0001-of-0012.json``) is accepted on its envelope alone.
+    The first label may not reach a label field within ``head`` (its fields come in alphabetical
+    order, and a long "abuse" or "adverse_reactions" field can fill the head), so a file named like
+    the bulk downloads (``drug-label-0001-of-0012.json``) or an API response whose ``meta`` names
+    openFDA's terms is accepted on its envelope alone; records without label fields fail in parsing.
     """
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"{") or b'"results"' not in text:
         return False
-    return bool(_LABEL_KEYS.search(text)) or "label" in name.lower()
+    return bool(_LABEL_KEYS.search(text)) or "label" in name.lower() or bool(_OPENFDA_META.search(text))
 
 
 def parse(handle: BinaryIO, source: str) -> Iterator[SourceRecord]:
