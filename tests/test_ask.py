@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vademecum.answer.article import Article
+from vademecum.answer.article import Article, LabelBasis
 from vademecum.answer.render import to_markdown
 from vademecum.answer.verify import article_sentences
 from vademecum.errors import QuestionRefused
@@ -144,13 +144,15 @@ def test_neuroendocrine_article_covers_the_treatment_modalities(articles: dict[s
 
 def test_dosing_question_quotes_the_label_sections_with_their_numbers(articles: dict[str, Article]):
     article = articles["What is the recommended dose of adalimumab for rheumatoid arthritis?"]
-    (block,) = article.labels.blocks
+    block = article.labels.blocks[0]  # the drug the question names comes first
     assert block.document_id == HUMIRA
     quoted = [(quote.number, quote.title) for quote in block.quotes]
     assert ("1.1", "Rheumatoid Arthritis") in quoted
     assert ("2.1", "Rheumatoid Arthritis, Psoriatic Arthritis, and Ankylosing Spondylitis") in quoted
     assert any(quote.code == "34066-1" for quote in block.quotes)  # the boxed warning
-    assert any("40 mg" in sentence.text and "every other week" in sentence.text for sentence in block.summary)
+    assert block.basis is LabelBasis.QUESTION and block.brand == "Humira"
+    (dosage,) = [quote for quote in block.quotes if quote.code == "34068-7"]
+    assert any("40 mg" in sentence.text and "every other week" in sentence.text for sentence in dosage.sentences)
     (reference,) = [ref for ref in article.references if ref.document_id == HUMIRA]
     assert reference.set_id == "608d4f0d-b19f-46d3-749a-7159aa5f933d"
 

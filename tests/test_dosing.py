@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from vademecum.answer.article import Dose, LabelCheck
 from vademecum.answer.dosing import (
+    LabelDoseSource,
     compare_with_label,
     dose_note,
     extract_label_doses,
@@ -260,7 +261,7 @@ def test_guideline_dose_matching_the_label(passages):
     (dose,) = parse_doses(sentence(passages, ANXIETY, "Haloperidol |"), ["haloperidol"])
     label = doses_of_label(passages, HALOPERIDOL, "haloperidol")
     assert compare_with_label(dose, label) is LabelCheck.MATCHES_LABEL
-    note = dose_note(dose, label, "ev-1")
+    note = dose_note(dose, LabelDoseSource(tuple(label), "ev-1"))
     assert note.check is LabelCheck.MATCHES_LABEL and note.label_key == "ev-1"
     assert [(d.text, d.population) for d in note.label_doses] == [
         ("0.5 mg to 2 mg b.i.d. or t.i.d.", None),
@@ -275,7 +276,7 @@ def test_guideline_dose_differing_from_the_label_shows_the_label_regimens(passag
     (dose,) = parse_doses(sentence(passages, NAUSEA, "Haloperidol |"), ["haloperidol"])
     assert (dose.text, dose.frequency) == ("0.5–5 mg q24h", "daily")
     label = doses_of_label(passages, HALOPERIDOL, "haloperidol")
-    note = dose_note(dose, label)
+    note = dose_note(dose, LabelDoseSource(tuple(label)))
     assert note.check is LabelCheck.DIFFERS_FROM_LABEL
     shown = [d.amount for d in note.label_doses]
     assert shown == ["0.5-2", "3-5", "0.5-2", "3-5", "0.5", "0.05-0.15", "0.05-0.075", "6"]
@@ -291,7 +292,7 @@ def test_guideline_dose_differing_from_the_label_shows_the_label_regimens(passag
 def test_no_label(passages):
     (dose,) = parse_doses(sentence(passages, GI_NET, "intramuscularly every 28 days"), ["octreotide"])
     assert compare_with_label(dose, []) is LabelCheck.NO_LABEL
-    assert dose_note(dose, []).label_doses == ()
+    assert dose_note(dose, LabelDoseSource()).label_doses == ()
 
 
 def test_synthetic_comparisons_from_real_doses(passages):

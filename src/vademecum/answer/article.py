@@ -12,13 +12,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-ARTICLE_SCHEMA_VERSION = "1.2"
+ARTICLE_SCHEMA_VERSION = "1.3"
+SPL_PREFIX = "spl:"
 EVIDENCE_KEY_TEMPLATE = "ev-{passage_id}"
 
 
 def evidence_key(passage_id: int) -> str:
     """The citation key of a passage (one template, easy to grep)."""
     return EVIDENCE_KEY_TEMPLATE.format(passage_id=passage_id)
+
+
+def label_set_id(document_id: str) -> str | None:
+    """The SPL set id of a drug label's document id (``spl:<set id>``); None for other documents."""
+    return document_id.removeprefix(SPL_PREFIX) if document_id.startswith(SPL_PREFIX) else None
 
 
 class ReferenceKind(StrEnum):
@@ -99,6 +105,11 @@ class DoseNote:
     check: LabelCheck
     label_doses: tuple[Dose, ...] = ()
     label_key: str | None = None
+    # Which label text the dose was checked against, and the dates of both sources, so a reader sees
+    # which is newer when they differ (a guideline may give a trial's dose, the label a later one).
+    label_section: str | None = None
+    label_date: dt.date | None = None
+    source_date: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +199,24 @@ class LabelSectionQuote:
     sentences: tuple[CitedSentence, ...]
 
 
+class LabelBasis(StrEnum):
+    """Why a drug's label is in the article."""
+
+    QUESTION = "question"  # the question names the drug
+    GUIDELINE = "guideline"  # the guideline section names it
+    INDICATION = "indication"  # its Indications and Usage names the question's condition
+
+
 @dataclass(frozen=True, slots=True)
 class DrugLabelBlock:
-    """*From the FDA Drug Label* for one drug: quoted sections and one cited indication-and-dose line."""
+    """*From the FDA Drug Label* for one drug: quoted sections and one cited indication-and-dose line.
+
+    When the label's Indications and Usage names the question's condition, ``quotes`` are its boxed
+    warning, the indication for that condition and the dosage subsection for that indication (not the
+    first dose of the label), and ``summary`` is empty. ``brand``, ``label_date`` and ``set_id`` say
+    which label it is (the DailyMed link is made from the set id); ``basis`` why it is here;
+    ``no_dose_note`` says so when the label gives no dose of its own for the indication.
+    """
 
     drug: str
     document_id: str | None
@@ -198,6 +224,11 @@ class DrugLabelBlock:
     summary: tuple[CitedSentence, ...]
     missing_label_note: str | None = None
     drug_information: tuple[CitedSentence, ...] = ()
+    basis: LabelBasis | None = None
+    brand: str | None = None
+    label_date: dt.date | None = None
+    set_id: str | None = None
+    no_dose_note: str | None = None
 
     @property
     def sentences(self) -> tuple[CitedSentence, ...]:

@@ -43,11 +43,11 @@ from vademecum.answer.article import (
     ReferenceKind,
     ResearchSection,
     evidence_key,
+    label_set_id,
 )
 from vademecum.errors import CitationError
 from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage
 
-SPL_PREFIX = "spl:"
 _KEY_PREFIX = evidence_key(0).removesuffix("0")
 
 
@@ -249,6 +249,6 @@ def _source_of(document: EvidenceDocument, cited_pmids: tuple[str, ...]) -> Refe
         url=document.url,
         pmid=document.pmid,
         doi=document.doi,
-        set_id=document.id.removeprefix(SPL_PREFIX) if document.id.startswith(SPL_PREFIX) else None,
+        set_id=label_set_id(document.id),
         cited_pmids=cited_pmids,
     )

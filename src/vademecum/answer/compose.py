@@ -9,23 +9,27 @@ searched) and it makes no clinical claim.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from vademecum.answer import dosing, modality, sentences
 from vademecum.answer.article import (
     Bullet,
     BulletGroup,
     CitedSentence,
-    Dose,
     DrugLabelBlock,
     GuidelineSection,
+    LabelBasis,
     LabelSectionQuote,
     ResearchSection,
     SourceLocation,
+    label_set_id,
 )
+from vademecum.answer.indications import LabelIndication
 from vademecum.answer.outline import Outline, on_intent
 from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, ConceptMatcher, Evidence, LabelEvidence
 from vademecum.answer.understand import Intent, Question
@@ -43,6 +47,8 @@ CANDIDATE_POOL = 200
 GROUPED_POOL = 80
 RESEARCH_BULLETS = 8
 LABEL_SENTENCES_PER_SECTION = 4
+BOXED_WARNING_SENTENCES = 2
+DOSAGE_SECTION_NUMBER = "2"
 
 # Headings of the option groups by intent (connecting text: they name a kind of content, not a claim).
 GROUPS_HEADING = {
@@ -239,6 +245,46 @@ class Composer:
                 summary.extend(self._summary_sentence(by_section, chosen, code))
         return DrugLabelBlock(label.drug, label.document.id, tuple(quotes), tuple(summary))
 
+    def indication_block(self, found: LabelIndication, basis: LabelBasis) -> DrugLabelBlock:
+        """The label of a drug indicated for the question's condition: its boxed warning (first sentences),
+        the indication for the condition and the dose for that indication, each under its own number."""
+        label = found.label
+        quotes = []
+        warning = [s for p in found.boxed_warning for s in self._sentences_of(p)][:BOXED_WARNING_SENTENCES]
+        if warning:
+            first = found.boxed_warning[0]
+            quotes.append(LabelSectionQuote(first.section_number, _label_heading(first), BOXED_WARNING, tuple(warning)))
+        start, end = found.indication_sentence
+        indication = found.indication
+        quotes.append(
+            LabelSectionQuote(
+                indication.section_number,
+                _label_heading(indication),
+                INDICATIONS,
+                (CitedSentence(indication.text[start:end], _location(indication, start, end)),),
+            )
+        )
+        note = None
+        if found.dose_passage is not None and found.dose_sentence is not None:
+            start, end = found.dose_sentence
+            dose = found.dose_passage
+            sentence = CitedSentence(dose.text[start:end], _location(dose, start, end))
+            quotes.append(LabelSectionQuote(dose.section_number, _label_heading(dose), DOSAGE, (sentence,)))
+        else:
+            note = f"The label gives no dose of its own for this indication; see its section {DOSAGE_SECTION_NUMBER}."
+        document = label.document
+        return DrugLabelBlock(
+            label.drug,
+            document.id,
+            tuple(quotes),
+            (),
+            basis=basis,
+            brand=next(iter(document.brand_names), None),
+            label_date=document.date,
+            set_id=label_set_id(document.id),
+            no_dose_note=note,
+        )
+
     def _summary_sentence(
         self, by_section: dict[tuple[str | None, str], list[Evidence]], chosen: list[tuple[str | None, str]], code: str
     ) -> list[CitedSentence]:
@@ -267,17 +313,22 @@ class Composer:
 
     # -- doses ------------------------------------------------------------------------------
 
-    def with_doses(self, bullet: Bullet, label_doses: Callable[[str], tuple[Sequence[Dose], str | None]]) -> Bullet:
-        """The bullet with a note for each dose it states, checked against the drug's label."""
+    def with_doses(
+        self,
+        bullet: Bullet,
+        label_doses: Callable[[str], dosing.LabelDoseSource],
+        dates: Mapping[str, dt.date | None] = MappingProxyType({}),
+    ) -> Bullet:
+        """The bullet with a note for each dose it states, checked against the drug's label; ``dates`` gives
+        the date of each quoted document (by document id), shown beside a dose that differs."""
         names = [c.name for c in self.question.drugs]
         names += [m.name for s in bullet.sentences for m in self.drugs.find(s.text)]
         notes = []
         for sentence in bullet.sentences:
             for dose in dosing.parse_doses(sentence.text, names):
                 if dose.drug is not None:
-                    doses, key = label_doses(dose.drug)
-                    notes.append(dosing.dose_note(dose, doses, key))
-        return Bullet(bullet.sentences, tuple(notes)) if notes else bullet
+                    notes.append(dosing.dose_note(dose, label_doses(dose.drug), dates.get(sentence.source.document_id)))
+        return replace(bullet, doses=tuple(notes)) if notes else bullet
 
     # -- sentences --------------------------------------------------------------------------
 
@@ -340,6 +391,14 @@ def _across_sections(groups: Sequence[list[Candidate]], limit: int) -> list[list
             if len(taken) < limit:
                 taken.append(queue.pop(0))
     return sorted(taken, key=lambda g: -g[0].score)
+
+
+def _label_heading(passage: Evidence) -> str:
+    """A label section's title as the reader read it: a table's caption, else the nearest heading."""
+    caption = passage.text.split("\n", 1)[0] if passage.block == "table" else ""
+    if caption.startswith("Table"):
+        return caption
+    return passage.section_path[-1] if passage.section_path else ""
 
 
 def _location(evidence: Evidence, start: int, end: int) -> SourceLocation:

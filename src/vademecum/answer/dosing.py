@@ -14,6 +14,7 @@ conservative: a field the text does not state plainly is ``None``, never guessed
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import re
 from bisect import bisect_right
@@ -344,12 +345,34 @@ def compare_with_label(dose: Dose, label_doses: Sequence[Dose]) -> LabelCheck:
     )
 
 
-def dose_note(dose: Dose, label_doses: Sequence[Dose], label_key: str | None = None) -> DoseNote:
+@dataclasses.dataclass(frozen=True, slots=True)
+class LabelDoseSource:
+    """The doses a label gives for a drug (for the question's indication when the label has one for it),
+    the key of the passage they are quoted from, that passage's section ("2.2 Recommended Dosage for
+    MCC") and the label's date."""
+
+    doses: tuple[Dose, ...] = ()
+    key: str | None = None
+    section: str | None = None
+    date: dt.date | None = None
+
+
+def dose_note(dose: Dose, label: LabelDoseSource, source_date: dt.date | None = None) -> DoseNote:
     """The note shown beside a dose: the matching label doses, or, when it differs, the label's regimens
-    (doses that state a frequency, else all) so a reader sees what the label says."""
+    (doses that state a frequency, else all) so a reader sees what the label says, with the label's
+    section and date and the date of the source that states the dose."""
+    label_doses = label.doses
     check = compare_with_label(dose, label_doses)
     if check is LabelCheck.MATCHES_LABEL:
         shown = [label for label in label_doses if _agrees(dose, label)]
     else:
         shown = [label for label in label_doses if label.frequency] or list(label_doses)
-    return DoseNote(dose=dose, check=check, label_doses=tuple(shown), label_key=label_key)
+    return DoseNote(
+        dose=dose,
+        check=check,
+        label_doses=tuple(shown),
+        label_key=label.key,
+        label_section=label.section,
+        label_date=label.date,
+        source_date=source_date,
+    )

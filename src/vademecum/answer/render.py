@@ -40,6 +40,8 @@ from vademecum.answer.article import (
     BulletGroup,
     CitedSentence,
     Dose,
+    DrugLabelBlock,
+    LabelBasis,
     LabelCheck,
     Reference,
     ReferenceKind,
@@ -59,6 +61,11 @@ BOTTOM_LINE_HEADING = "Bottom line"
 SETTINGS_HEADING = "Options by setting"
 AGENTS_HEADING = "Agents named in the guideline"
 LABEL_LINK_TEXT = "FDA label below"
+LABEL_BASIS_TEXT = {
+    LabelBasis.QUESTION: "the question names this drug",
+    LabelBasis.GUIDELINE: "the guideline names this drug",
+    LabelBasis.INDICATION: "its indications name the question's condition",
+}
 # The order reference groups are listed in: NCI drug information sits with the label section it
 # appears in, so the numbers of consecutive groups stay close to reading order.
 REFERENCE_HEADINGS = {
@@ -154,12 +161,34 @@ def dose_notes(bullet: Bullet) -> tuple[tuple[str, tuple[str, ...]], ...]:
     notes = []
     for note in bullet.doses:
         keys = (note.label_key,) if note.label_key else ()
+        where = ", ".join(
+            part for part in (note.label_section, note.label_date and f"label of {note.label_date.isoformat()}") if part
+        )
+        label_name = f"the FDA label ({where})" if where else "the FDA label"
         if note.check is LabelCheck.MATCHES_LABEL:
-            notes.append((f"Dose {_dose_text(note.dose)}: matches the FDA label", keys))
+            notes.append((f"Dose {_dose_text(note.dose)}: matches {label_name}", keys))
         elif note.check is LabelCheck.DIFFERS_FROM_LABEL:
             label = "; ".join(_dose_text(dose) for dose in note.label_doses) or "a different dose"
-            notes.append((f"Dose {_dose_text(note.dose)}: the FDA label states {label}", keys))
+            stated = f" (source dated {note.source_date.isoformat()})" if note.source_date else ""
+            text = f"Dose {_dose_text(note.dose)}{stated}: differs from {label_name}, which states {label}"
+            notes.append((text, keys))
     return tuple(notes)
+
+
+def label_line(block: DrugLabelBlock) -> str | None:
+    """The line under a drug's label heading: which label (brand, date) and why it is quoted; None for a
+    drug without a label here. Connecting text only."""
+    if block.document_id is None or block.basis is None:
+        return None
+    which = " ".join(part for part in (block.brand, "label") if part)
+    if block.label_date:
+        which += f" of {block.label_date.isoformat()}"
+    return f"{which}; {LABEL_BASIS_TEXT[block.basis]}."
+
+
+def label_url(block: DrugLabelBlock) -> str | None:
+    """The label's page on DailyMed, by its set id."""
+    return DAILYMED_URL.format(set_id=quote(block.set_id)) if block.set_id else None
 
 
 def _dose_text(dose: Dose) -> str:
@@ -320,9 +349,14 @@ def to_markdown(article: Article) -> str:
     lines += [f"## {SECTION_HEADINGS['labels']}", "", *_md_note(article.labels.empty_note)]
     for block in article.labels.blocks:
         lines += [f"### {md_line(block.drug)}", "", *_md_note(block.missing_label_note)]
+        line = label_line(block)
+        if line is not None:
+            url = label_url(block)
+            lines += [md_text(line) + (f" [DailyMed]({url})" if url else ""), ""]
         for section in block.quotes:
             heading = " ".join(part for part in (section.number, section.title) if part)
             lines += [f"**{md_line(heading)}**", "", f"> {_md_sentences(section.sentences, numbers, '> ')}", ""]
+        lines += _md_note(block.no_dose_note)
         if block.summary:
             lines += [_md_sentences(block.summary, numbers, ""), ""]
         if block.drug_information:
@@ -475,6 +509,8 @@ def _context(article: Article, review: ReviewStatus | None = None) -> dict[str, 
         "reference_links": reference_links,
         "cited_study_links": cited_study_links,
         "dose_notes": dose_notes,
+        "label_line": label_line,
+        "label_url": label_url,
         "keys_of": sentence_keys,
         "last_updated": review.last_updated,
         "last_updated_text": _long_date(review.last_updated) if review.last_updated else NOT_APPROVED_TEXT,

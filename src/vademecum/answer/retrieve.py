@@ -36,6 +36,7 @@ LABEL_SECTIONS = (BOXED_WARNING, INDICATIONS, DOSAGE)
 GUIDELINE_HITS = 300
 GUIDELINE_HITS_DEEP = 2000
 DEEP_WHEN_FEWER = 60
+_SHORT_WORDS = frozenset({"in", "of", "or", "to", "an", "as", "at", "by", "on"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,8 +301,12 @@ class Retriever:
         documents = store.documents_by_id(self.session, per_document)
         return tuple(self._evidence(kept, documents))
 
-    def label_for(self, drug: str, names: Sequence[str]) -> LabelEvidence | None:
-        """The newest label in the corpus whose brand or generic names include one of ``names``."""
+    def label_for(
+        self, drug: str, names: Sequence[str], indicated: ConceptMatcher | None = None
+    ) -> LabelEvidence | None:
+        """The newest label in the corpus whose brand or generic names include one of ``names``; with
+        ``indicated``, a label whose Indications and Usage names that condition comes first (a drug's
+        labels can be for different products: everolimus for transplant rejection and for tumours)."""
         wanted = {name.casefold() for name in (drug, *names)}
         hits = self.index.search(
             " ".join(dict.fromkeys([drug, *names])), kinds=[DocumentKind.DRUG_LABEL.value], limit=50
@@ -312,7 +317,41 @@ class Retriever:
         ]
         if not matching:
             return None
-        document = max(matching, key=lambda d: (d.date or dt.date.min, len(d.brand_names)))
+        labels = [self._label(drug, document) for document in matching]
+        return max(
+            labels,
+            key=lambda label: (
+                indicated is not None and _indicated_for(label, indicated),
+                label.document.date or dt.date.min,
+                len(label.document.brand_names),
+            ),
+        )
+
+    def labels_indicated(self, query: str, indicated: ConceptMatcher, limit: int = 1000) -> list[LabelEvidence]:
+        """The labels whose Indications and Usage names the condition ``indicated`` stands for, newest
+        first, one per drug (its newest such label); each named by the label's generic name."""
+        if indicated.empty:
+            return []
+        hits = self.index.search(query, kinds=[DocumentKind.DRUG_LABEL.value], limit=limit)
+        # Only labels with a hit in their indications that names the condition are read further.
+        candidates = {
+            h.passage.document_id
+            for h in hits
+            if "indications" in h.passage.section.casefold() and indicated.matches(h.passage.text)
+        }
+        documents = store.documents_by_id(self.session, candidates)
+        ordered = sorted(documents.values(), key=lambda d: d.date or dt.date.min, reverse=True)
+        found: dict[str, LabelEvidence] = {}
+        for document in ordered:
+            generic = next(iter(document.generic_names), None) or next(iter(document.brand_names), None)
+            if generic is None or generic.casefold() in found:
+                continue
+            label = self._label(_drug_name(generic), document)
+            if _indicated_for(label, indicated):
+                found[generic.casefold()] = label
+        return list(found.values())
+
+    def _label(self, drug: str, document: EvidenceDocument) -> LabelEvidence:
         passages = store.document_passages(self.session, document.id, LABEL_SECTIONS)
         return LabelEvidence(drug, document, tuple(self._stored_evidence(passages, document)))
 
@@ -357,6 +396,24 @@ class Retriever:
     @staticmethod
     def _stored_evidence(passages: Sequence[EvidencePassage], document: EvidenceDocument) -> list[Evidence]:
         return [make_evidence(passage, document, 0.0) for passage in passages]
+
+
+def _indicated_for(label: LabelEvidence, indicated: ConceptMatcher) -> bool:
+    return any(
+        p.section_code == INDICATIONS and indicated.matches(f"{' '.join(p.section_path[1:])} {p.text}")
+        for p in label.passages
+    )
+
+
+def _drug_name(generic: str) -> str:
+    """A label's generic name as prose writes it ("LUTETIUM LU 177 DOTATATE" → "Lutetium Lu 177 dotatate")."""
+    if not generic.isupper():
+        return generic
+    words = generic.casefold().split()
+    # Two-letter words of an upper-case name are element symbols ("Lu", "Tc"), short words aside.
+    return " ".join(
+        w[:1].upper() + w[1:] if i == 0 or (len(w) == 2 and w not in _SHORT_WORDS) else w for i, w in enumerate(words)
+    )
 
 
 def _words_pattern(words: Sequence[str]) -> re.Pattern[str]:

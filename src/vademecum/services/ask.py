@@ -8,8 +8,9 @@ searched and that they hold nothing relevant.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -18,16 +19,17 @@ from vademecum.answer.article import (
     Article,
     BulletGroup,
     CorpusSnapshot,
-    Dose,
     DrugLabelBlock,
     GuidelineSection,
+    LabelBasis,
     LabelSection,
     QuestionSummary,
     ResearchSection,
 )
 from vademecum.answer.citations import body_keys, number_citations, reference_sources
 from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
-from vademecum.answer.dosing import extract_label_doses, is_dosage_passage
+from vademecum.answer.dosing import LabelDoseSource, extract_label_doses, is_dosage_passage
+from vademecum.answer.indications import LabelIndication, label_indication
 from vademecum.answer.outline import SECTION_WORDS, build_outline
 from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence
 from vademecum.answer.understand import Concept, Question, understand
@@ -37,7 +39,17 @@ from vademecum.evidence.models import EvidenceDocument
 from vademecum.evidence.store import document_passages, documents_by_kind, last_ingest_run
 from vademecum.services.runtime import Runtime, Vocabulary
 
-MAX_LABEL_DRUGS = 4
+# The drugs the question and the guideline name that are looked up; further drugs whose label is
+# indicated for the question's condition; notes on named drugs without a label here.
+MAX_ARTICLE_DRUGS = 8
+MAX_INDICATED_LABELS = 6
+MAX_MISSING_LABELS = 4
+# How many descriptors below a condition MeSH is read for narrower terms, and the words that do not
+# tell one condition from another.
+MAX_NARROWER = 200
+GENERIC_CONDITION_WORDS = frozenset(
+    {"tumor", "tumour", "neoplasm", "cancer", "carcinoma", "disease", "syndrome", "disorder", "malignant", "cell"}
+)
 
 DISCLAIMER = (
     "Vademecum quotes published guidelines, FDA drug labels and research abstracts and links every "
@@ -123,18 +135,23 @@ def _compose(
         [c.name for c in question.drugs],
     )
     guidelines = composer.guideline_section(choice.documents, choice.passages, outline)
-    research = composer.research_section(retriever.research(query, population=question.population))
-    blocks, labels = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
-    check = LabelDoses(labels)
+    research_evidence = retriever.research(query, population=question.population)
+    research = composer.research_section(research_evidence)
+    blocks, check = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
+    dates = {d.id: d.date for d in choice.documents} | {e.document_id: e.date for e in research_evidence}
+
+    def noted(groups: Sequence[BulletGroup]) -> tuple[BulletGroup, ...]:
+        return tuple(replace(g, bullets=tuple(composer.with_doses(b, check, dates) for b in g.bullets)) for g in groups)
+
     guidelines = replace(
         guidelines,
-        bottom_line=tuple(composer.with_doses(b, check) for b in guidelines.bottom_line),
-        key_considerations=tuple(composer.with_doses(b, check) for b in guidelines.key_considerations),
-        settings=_groups_with_doses(guidelines.settings, composer, check),
-        agents=_groups_with_doses(guidelines.agents, composer, check),
-        groups=_groups_with_doses(guidelines.groups, composer, check),
+        bottom_line=tuple(composer.with_doses(b, check, dates) for b in guidelines.bottom_line),
+        key_considerations=tuple(composer.with_doses(b, check, dates) for b in guidelines.key_considerations),
+        settings=noted(guidelines.settings),
+        agents=noted(guidelines.agents),
+        groups=noted(guidelines.groups),
     )
-    research = replace(research, groups=_groups_with_doses(research.groups, composer, check))
+    research = replace(research, groups=noted(research.groups))
     searched = _searched(by_kind)
     guidelines, label_section, research = _with_empty_notes(
         guidelines, LabelSection(tuple(blocks)), research, searched, question
@@ -169,6 +186,31 @@ def _whole_document(session: Session, document: EvidenceDocument) -> list[Eviden
     return [make_evidence(passage, document, 0.0) for passage in document_passages(session, document.id)]
 
 
+def indication_matcher(question: Question, vocabulary: Vocabulary) -> ConceptMatcher:
+    """What a label's Indications and Usage must name to be indicated for the question's condition: one
+    of its conditions by any entry term of the condition, or of a MeSH descriptor below it that shares a
+    distinctive word with it ("Carcinoma, Neuroendocrine" below "Neuroendocrine Tumors"; MeSH also files
+    melanoma there, which no reader of a question on neuroendocrine tumours means)."""
+    terms: set[str] = set()
+    for concept in question.conditions:
+        terms.update((concept.text, concept.name))
+        if not concept.ui:
+            continue
+        terms.update(vocabulary.mesh.entry_terms(concept.ui))
+        words = _distinctive_words(concept.name)
+        for tree_number in vocabulary.mesh.tree_numbers(concept.ui):
+            for descriptor in vocabulary.mesh.descendants_of(tree_number)[:MAX_NARROWER]:
+                if words & _distinctive_words(descriptor.name):
+                    terms.update(vocabulary.mesh.entry_terms(descriptor.ui))
+    return ConceptMatcher.from_groups([terms] if terms else [])
+
+
+def _distinctive_words(name: str) -> set[str]:
+    """The words of a MeSH name that tell it apart (stems, without generic words such as "tumors")."""
+    stems = {word.casefold().rstrip("s") for word in re.findall(r"[A-Za-z]{4,}", name)}
+    return stems - GENERIC_CONDITION_WORDS
+
+
 def _label_blocks(
     question: Question,
     guidelines: GuidelineSection,
@@ -177,44 +219,82 @@ def _label_blocks(
     composer: Composer,
     matcher: ConceptMatcher,
     vocabulary: Vocabulary,
-) -> tuple[list[DrugLabelBlock], dict[str, LabelEvidence]]:
-    """Label blocks for the drugs the question names and the drugs prominent in the article.
+) -> tuple[list[DrugLabelBlock], LabelDoses]:
+    """Label blocks, in this order: the drugs the question names and the drugs the guideline names that
+    have a label here; when the question names no drug, the other drugs whose label is indicated for the
+    question's condition, newest label first; then a few of the drugs named that have no label here (those the question names, then
+    those whose NCI drug information lists an approval for the condition).
 
-    A prominent drug's label is quoted only when the label itself mentions the question's concepts
-    (indicated for the condition according to the label); a drug with no label in the corpus says so.
+    A label indicated for the condition is quoted for that indication: its boxed warning, the indication
+    and the dose for it. A drug the article names whose label is for other conditions is quoted only when
+    the question names it or the label mentions the question's concepts; a drug with no label in the
+    corpus says so, with its NCI drug information when indexed.
     """
-    bullets = [*guidelines.bullets, *research.bullets]
+    indicated = indication_matcher(question, vocabulary)
     named = [c.name for c in question.drugs]
-    drugs = list(dict.fromkeys([*named, *prominent_drugs(bullets, vocabulary.drugs, vocabulary.mesh)]))
-    blocks: list[DrugLabelBlock] = []
-    labels: dict[str, LabelEvidence] = {}
-    for drug in drugs[:MAX_LABEL_DRUGS]:
-        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug))
+    agents = [g.drug for g in guidelines.agents if g.drug]
+    prominent = prominent_drugs([*guidelines.bullets, *research.bullets], vocabulary.drugs, vocabulary.mesh)
+    check = LabelDoses()
+    labelled: list[DrugLabelBlock] = []
+    missing: list[DrugLabelBlock] = []
+    used: set[str] = set()
+    for drug in list(dict.fromkeys([*named, *agents, *prominent]))[:MAX_ARTICLE_DRUGS]:
+        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug), indicated)
         if label is None:
-            blocks.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
+            missing.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
+            continue
+        if label.document.id in used:
+            continue
+        found = label_indication(label, indicated)
+        basis = LabelBasis.QUESTION if drug in named else LabelBasis.GUIDELINE
+        if found is not None:
+            labelled.append(composer.indication_block(found, basis))
         elif drug in named or matcher.empty or any(matcher.matches(p.text) for p in label.passages):
-            labels[drug.casefold()] = label
-            blocks.append(composer.label_block(label))
-    return blocks, labels
+            labelled.append(composer.label_block(label))
+        else:
+            continue
+        used.add(label.document.id)
+        check.add(drug, label, found)
+    # A question about a named drug is answered about that drug, not every drug for the condition.
+    if question.population.human and not named:
+        query = " ".join(c.name for c in question.conditions) or retrieval_query(question)
+        others = [label for label in retriever.labels_indicated(query, indicated) if label.document.id not in used]
+        for label in others[:MAX_INDICATED_LABELS]:
+            found = label_indication(label, indicated)
+            if found is not None:
+                labelled.append(composer.indication_block(found, LabelBasis.INDICATION))
+                check.add(label.drug, label, found)
+    # Drugs the question names first, then those with an approval for the condition on record.
+    missing.sort(key=lambda block: (block.drug not in named, not block.drug_information, block.drug not in agents))
+    return [*labelled, *missing[:MAX_MISSING_LABELS]], check
 
 
-@dataclass(frozen=True)
+@dataclass
 class LabelDoses:
-    """The doses on the labels quoted in an article, by drug, for checking the doses the article states."""
+    """The doses on the labels quoted in an article, by drug, for checking the doses the article states:
+    the doses of the dosage subsection for the question's indication when the label has one, else all
+    the label's doses."""
 
-    labels: dict[str, LabelEvidence]
+    sources: dict[str, LabelDoseSource] = field(default_factory=dict)
 
-    def __call__(self, drug: str) -> tuple[tuple[Dose, ...], str | None]:
-        """The label's doses for ``drug`` and the key of its dosage passage; empty when it has no label here."""
-        label = self.labels.get(drug.casefold())
-        if label is None:
-            return (), None
-        dosage = [p for p in label.passages if is_dosage_passage(p)]
-        return tuple(extract_label_doses(label.passages, drug)), (dosage[0].key if dosage else None)
+    def add(self, drug: str, label: LabelEvidence, found: LabelIndication | None) -> None:
+        """Record ``label``'s doses for ``drug`` (for the indication ``found``, when there is one)."""
+        passages = found.dosage if found is not None and found.dosage else label.passages
+        dosage = [p for p in passages if is_dosage_passage(p)]
+        section = None
+        if found is not None and found.dosage:
+            first = found.dosage[0]
+            section = " ".join(part for part in (first.section_number, first.section_path[-1]) if part)
+        self.sources[drug.casefold()] = LabelDoseSource(
+            tuple(extract_label_doses(dosage, drug)),
+            dosage[0].key if dosage else None,
+            section,
+            label.document.date,
+        )
 
-
-def _groups_with_doses(groups: Sequence[BulletGroup], composer: Composer, check: LabelDoses) -> tuple[BulletGroup, ...]:
-    return tuple(replace(g, bullets=tuple(composer.with_doses(b, check) for b in g.bullets)) for g in groups)
+    def __call__(self, drug: str) -> LabelDoseSource:
+        """The label's doses for ``drug``; empty when it has no label quoted here."""
+        return self.sources.get(drug.casefold(), LabelDoseSource())
 
 
 KIND_NAMES = {
