@@ -113,6 +113,17 @@ class DoseNote:
 
 
 @dataclass(frozen=True, slots=True)
+class StudyFacts:
+    """What a research bullet's study is, for weighing it: its design (evidence level), year, size as the
+    source states it ("412 patients", verbatim) and the section its sentences are quoted from."""
+
+    design: str
+    year: int | None = None
+    size: str | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Bullet:
     """One bullet: one or more consecutive source sentences (kept together when one needs the other).
 
@@ -125,6 +136,7 @@ class Bullet:
     number: int | None = None
     depth: int = 0
     levels: tuple[str, ...] = ()
+    study: StudyFacts | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -247,7 +259,8 @@ class LabelSection:
 
 @dataclass(frozen=True, slots=True)
 class ResearchSection:
-    """*From the Research*: bullets grouped by theme, higher evidence and newer studies first."""
+    """*From the Research*: one bullet per study, grouped by design (strongest first), newest first within
+    a design; each bullet quotes the study's conclusions or results and carries its :class:`StudyFacts`."""
 
     groups: tuple[BulletGroup, ...]
     empty_note: str | None = None
@@ -260,7 +273,11 @@ class ResearchSection:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A numbered reference: one source document, with identifiers that link to it."""
+    """A numbered reference: one source document, with identifiers that link to it.
+
+    ``licence`` and ``licence_url`` are an open-access article's own licence ("CC BY 4.0"), which must be
+    shown wherever text quoted from it is; None for sources that state none.
+    """
 
     number: int
     kind: ReferenceKind
@@ -275,6 +292,8 @@ class Reference:
     set_id: str | None = None
     keys: tuple[str, ...] = ()
     cited_pmids: tuple[str, ...] = ()
+    licence: str | None = None
+    licence_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

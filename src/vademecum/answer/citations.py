@@ -70,6 +70,8 @@ class ReferenceSource:
     doi: str | None = None
     set_id: str | None = None
     cited_pmids: tuple[str, ...] = ()
+    licence: str | None = None
+    licence_url: str | None = None
 
 
 Resolver = Callable[[str], ReferenceSource | None]
@@ -251,4 +253,7 @@ def _source_of(document: EvidenceDocument, cited_pmids: tuple[str, ...]) -> Refe
         doi=document.doi,
         set_id=label_set_id(document.id),
         cited_pmids=cited_pmids,
+        # An open-access article's licence, as its reader stored it (e.g. JATS full texts).
+        licence=(document.extra or {}).get("licence"),
+        licence_url=(document.extra or {}).get("licence_url"),
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from vademecum.answer import dosing, modality, sentences
+from vademecum.answer import dosing, research, sentences
 from vademecum.answer.article import (
     Bullet,
     BulletGroup,
@@ -27,12 +27,22 @@ from vademecum.answer.article import (
     LabelSectionQuote,
     ResearchSection,
     SourceLocation,
+    StudyFacts,
     label_set_id,
 )
 from vademecum.answer.indications import LabelIndication
 from vademecum.answer.outline import Outline, on_intent
-from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, ConceptMatcher, Evidence, LabelEvidence
+from vademecum.answer.retrieve import (
+    BOXED_WARNING,
+    DOSAGE,
+    INDICATIONS,
+    ConceptMatcher,
+    Evidence,
+    LabelEvidence,
+    Study,
+)
 from vademecum.answer.understand import Intent, Question
+from vademecum.evidence.grading import EvidenceLevel
 from vademecum.evidence.models import EvidenceDocument
 from vademecum.vocab.drugs import DrugLexicon
 from vademecum.vocab.mesh import MeshVocabulary
@@ -45,7 +55,9 @@ DRUG_CLASS_TREE = "D27"
 # Only the best candidates are clustered and classified: both cost about a millisecond per sentence.
 CANDIDATE_POOL = 200
 GROUPED_POOL = 80
-RESEARCH_BULLETS = 8
+# Fewer studies on the question's topic than this, and the others relevant to it make up the section.
+MIN_ON_TOPIC_STUDIES = 3
+UNSTATED_DESIGN = "Design not stated"
 LABEL_SENTENCES_PER_SECTION = 4
 BOXED_WARNING_SENTENCES = 2
 DOSAGE_SECTION_NUMBER = "2"
@@ -199,26 +211,28 @@ class Composer:
 
     # -- research ---------------------------------------------------------------------------
 
-    def research_section(self, passages: Sequence[Evidence]) -> ResearchSection:
-        """Bullets grouped by theme; stronger evidence and newer studies first within a theme."""
-        if not passages:
-            return ResearchSection(())
-        best_per_document: dict[str, Candidate] = {}
-        for candidate in self._candidates(passages):
-            current = best_per_document.get(candidate.evidence.document_id)
-            if current is None or candidate.score > current.score:
-                best_per_document[candidate.evidence.document_id] = candidate
-        merged = self._merged(list(best_per_document.values()))[:RESEARCH_BULLETS]
-        themed = [(modality.theme_of(g[0].evidence.section_path, g[0].text, self.mesh, self.drugs), g) for g in merged]
-        shown_as = modality.unify(theme for theme, _ in themed)
-        by_theme: dict[modality.Modality, list[list[Candidate]]] = defaultdict(list)
-        for theme, group in themed:
-            by_theme[shown_as[theme]].append(group)
-        groups = []
-        for theme, members in by_theme.items():
-            members.sort(key=lambda g: (g[0].evidence.level_rank, -(g[0].evidence.year or 0)))
-            groups.append(BulletGroup(theme.label, tuple(self._bullet(g) for g in members)))
-        groups.sort(key=lambda g: -len(g.bullets))
+    def research_section(self, studies: Sequence[Study]) -> ResearchSection:
+        """A bullet per study, from its conclusions or results (:func:`~vademecum.answer.research.study_quote`),
+        grouped by design, strongest design first and newest first within one. Studies whose title or MeSH
+        headings do not name the question's topic are kept only to make up the first few."""
+        on_topic = [study for study in studies if study.on_topic]
+        chosen = on_topic if len(on_topic) >= MIN_ON_TOPIC_STUDIES else list(studies)
+        question_words = set(_WORD.findall(self.question.search_text.casefold()))
+        by_design: dict[tuple[int, str], list[tuple[int, Bullet]]] = defaultdict(list)
+        for study in chosen:
+            quote = research.study_quote(study, question_words)
+            if quote is None:
+                continue
+            evidence = quote.passage
+            level = EvidenceLevel.from_label(evidence.level)
+            design = UNSTATED_DESIGN if level is EvidenceLevel.UNCLASSIFIED else level.title
+            facts = StudyFacts(design, evidence.year, research.study_size(study), quote.section)
+            cited = tuple(CitedSentence(s.text, _location(evidence, s.start, s.end)) for s in quote.spans)
+            by_design[level.rank, design].append((evidence.year or 0, Bullet(cited, study=facts)))
+        groups = [
+            BulletGroup(design, tuple(bullet for _, bullet in sorted(members, key=lambda m: -m[0])))
+            for (_, design), members in sorted(by_design.items())
+        ]
         return ResearchSection(tuple(groups))
 
     # -- labels -----------------------------------------------------------------------------

@@ -32,10 +32,17 @@ from functools import lru_cache
 
 from vademecum.answer import sentences
 from vademecum.answer.article import Bullet, BulletGroup, CitedSentence, SourceLocation
-from vademecum.answer.modality import GIVING
 from vademecum.answer.retrieve import ConceptMatcher, Evidence
 from vademecum.answer.understand import Intent
 from vademecum.vocab.drugs import DrugLexicon, DrugMention
+
+# Words that say a sentence is about giving a treatment, not about a substance mentioned in passing.
+GIVING = re.compile(
+    r"\b(?:treat\w*|therap\w*|administ\w*|given|giving|receiv\w*|dos(?:e|es|ing|age)|regimens?|randomi[sz]ed"
+    r"|versus|compared|resect\w*|surg\w*|excision|ablation|embolization|radiation|irradiat\w*|radiotherap\w*"
+    r"|transplant\w*|palliat\w*|effective|infusion|injection|mg)\b",
+    re.IGNORECASE,
+)
 
 # Headings of the source sections that hold what each intent asks about (stems, any disease).
 SECTION_WORDS: dict[Intent, tuple[str, ...]] = {

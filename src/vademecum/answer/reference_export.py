@@ -1,7 +1,8 @@
 """An article's references for reference managers: RIS and BibTeX.
 
 Both formats take the references in number order. Each entry carries the identifiers the article links
-to: PMID (RIS ``AN``, BibTeX ``pmid``), DOI, DailyMed set id, and the source's own address.
+to: PMID (RIS ``AN``, BibTeX ``pmid``), DOI, DailyMed set id, and the source's own address; an open-access
+source's licence goes in a note (RIS ``N1``, BibTeX ``note``), since neither format has a field for it.
 
 =================  ====================  =========================================================
 reference kind     RIS type              BibTeX entry
@@ -94,8 +95,16 @@ def ris_entry(reference: Reference, key: str) -> str:
     lines += _ris_line("DO", reference.doi)
     lines += _ris_line("UR", _url_of(reference))
     lines += _ris_line("N1", f"Vademecum reference [{reference.number}], evidence level {reference.level}")
+    lines += _ris_line("N1", licence_note(reference))
     lines.append("ER  - ")
     return "\r\n".join(lines) + "\r\n"
+
+
+def licence_note(reference: Reference) -> str | None:
+    """The note naming a source's licence ("Licence: CC BY 4.0 (address)"), or None when it states none."""
+    if not reference.licence:
+        return None
+    return f"Licence: {reference.licence}" + (f" ({reference.licence_url})" if reference.licence_url else "")
 
 
 def to_ris(article: Article) -> str:
@@ -163,8 +172,9 @@ def bibtex_entry(reference: Reference, key: str) -> str:
     url = _url_of(reference)
     if url:
         fields.append(("url", verbatim_bibtex(url)))
-    if reference.set_id:
-        fields.append(("note", escape_bibtex(f"DailyMed set id {reference.set_id}")))
+    notes = [f"DailyMed set id {reference.set_id}" if reference.set_id else None, licence_note(reference)]
+    if any(notes):
+        fields.append(("note", escape_bibtex("; ".join(note for note in notes if note))))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@{entry_type}{{{key},\n{body}\n}}\n"
 

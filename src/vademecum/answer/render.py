@@ -4,8 +4,9 @@
   ``# `` the title; ``## From the Guidelines``, ``## From the FDA Drug Label``, ``## From the Research``,
   ``## References``, ``## Professional Disclaimer``; citations as bracketed numbers at the end of each
   bullet or quote (``[1]``, ``[2, 5]``: sorted, each number once); references as numbered lines
-  ``N. Title. Journal or issuer, year. identifiers`` under ``### Guideline``, ``### FDA Drug Label``,
-  ``### NCI Drug Information`` and ``### Research`` (groups without references are left out).
+  ``N. Title. Journal or issuer, year. identifiers`` (then ``Licence: …`` for open-access sources) under
+  ``### Guideline``, ``### FDA Drug Label``, ``### NCI Drug Information`` and ``### Research`` (groups
+  without references are left out).
   Source text is backslash-escaped where Markdown would read it as markup, so a bracket in a source
   can never pass for a citation.
 - :func:`to_dict` / :func:`to_json` give the versioned JSON (``schema_version`` first);
@@ -135,6 +136,13 @@ def reference_links(reference: Reference) -> tuple[Link, ...]:
         host = urlsplit(url).hostname or url
         links.append(Link(host.removeprefix("www."), url))
     return tuple(links)
+
+
+def licence_link(reference: Reference) -> Link | None:
+    """The reference's licence ("CC BY 4.0") with its address when that is a web address; None when it states none."""
+    if not reference.licence:
+        return None
+    return Link(reference.licence, _web_url(reference.licence_url) or "")
 
 
 def cited_study_links(reference: Reference) -> tuple[Link, ...]:
@@ -275,11 +283,24 @@ def levels_text(bullet: Bullet) -> str:
     return f"(Level of evidence: {', '.join(bullet.levels)})"
 
 
+def study_text(bullet: Bullet) -> str:
+    """What a research bullet's study is, as connecting text: "(2019; 412 patients; quoted from
+    Conclusions)"; "" for other bullets. The design is the heading the bullet stands under."""
+    study = bullet.study
+    if study is None:
+        return ""
+    section = study.section.capitalize() if study.section and study.section.isupper() else study.section
+    parts = [str(study.year) if study.year else "", study.size or "", f"quoted from {section}" if section else ""]
+    text = "; ".join(part for part in parts if part)
+    return f"({text})" if text else ""
+
+
 def _md_bullet(bullet: Bullet, numbers: dict[str, int]) -> list[str]:
     indent = "   " * bullet.depth
     marker = f"{bullet.number}." if bullet.number is not None else "-"
     inner = indent + " " * (len(marker) + 1)
-    text = " ".join(part for part in (_md_sentences(bullet.sentences, numbers, inner), levels_text(bullet)) if part)
+    parts = (_md_sentences(bullet.sentences, numbers, inner), levels_text(bullet), md_text(study_text(bullet)))
+    text = " ".join(part for part in parts if part)
     lines = [f"{indent}{marker} {text}"]
     for note, keys in dose_notes(bullet):
         lines.append(f"{inner}- {md_text(note, inner + '  ')} {md_citations(keys, numbers)}".rstrip())
@@ -377,7 +398,7 @@ def to_markdown(article: Article) -> str:
 
 
 def md_reference(reference: Reference) -> str:
-    """``N. Title. Journal or issuer, year. identifiers`` as one Markdown line."""
+    """``N. Title. Journal or issuer, year. identifiers. Licence: …`` as one Markdown line."""
     title = md_line(reference.title)
     parts = [f"{reference.number}. {title}" + ("" if title.endswith((".", "?", "!")) else ".")]
     source = ", ".join(part for part in (reference.issuer, str(reference.year) if reference.year else None) if part)
@@ -386,6 +407,8 @@ def md_reference(reference: Reference) -> str:
     links = "; ".join(_md_link(link) for link in reference_links(reference))
     if links:
         parts.append(f"{links}.")
+    if licence := licence_link(reference):
+        parts.append(f"Licence: {_md_link(licence) if licence.url else md_line(licence.label)}.")
     cited = ", ".join(_md_link(link) for link in cited_study_links(reference))
     if cited:
         parts.append(f"Cites: {cited}.")
@@ -507,9 +530,11 @@ def _context(article: Article, review: ReviewStatus | None = None) -> dict[str, 
         "reference_groups": reference_groups(article),
         "cite": cite,
         "reference_links": reference_links,
+        "licence_link": licence_link,
         "cited_study_links": cited_study_links,
         "dose_notes": dose_notes,
         "label_line": label_line,
+        "study_text": study_text,
         "label_url": label_url,
         "keys_of": sentence_keys,
         "last_updated": review.last_updated,

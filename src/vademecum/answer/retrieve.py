@@ -36,6 +36,7 @@ LABEL_SECTIONS = (BOXED_WARNING, INDICATIONS, DOSAGE)
 GUIDELINE_HITS = 300
 GUIDELINE_HITS_DEEP = 2000
 DEEP_WHEN_FEWER = 60
+RESEARCH_HITS = 200
 _SHORT_WORDS = frozenset({"in", "of", "or", "to", "an", "as", "at", "by", "on"})
 
 
@@ -134,6 +135,16 @@ class GuidelineChoice:
 
     documents: tuple[EvidenceDocument, ...]
     passages: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """A study chosen for the research section: every passage of it in document order (those the search
+    found carry their score), and whether its title or MeSH headings name the question's topic."""
+
+    document_id: str
+    passages: tuple[Evidence, ...]
+    on_topic: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,17 +284,7 @@ class Retriever:
         people, those MEDLINE tags Animals and not Humans; for one about cats, all but those whose
         MeSH headings or title name cats): see :func:`~vademecum.answer.population.research_fits`.
         """
-        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.RESEARCH.value], limit=200))
-        if population is not None and hits:
-            # One query for the headings of every candidate study (the store defers them).
-            titles = {hit.passage.document_id: hit.passage.title for hit in hits}
-            rows = self.session.execute(
-                select(EvidenceDocument.id, EvidenceDocument.mesh_headings).where(EvidenceDocument.id.in_(list(titles)))
-            )
-            fitting = {
-                d for d, found in rows if research_fits(population, titles[d], [h["descriptor"] for h in found or ()])
-            }
-            hits = [hit for hit in hits if hit.passage.document_id in fitting]
+        hits, _ = self._research_hits(query, population)
         if not hits:
             return ()
         best = max(hit.score for hit in hits)
@@ -300,6 +301,69 @@ class Retriever:
             kept.append(hit)
         documents = store.documents_by_id(self.session, per_document)
         return tuple(self._evidence(kept, documents))
+
+    def studies(
+        self,
+        query: str,
+        *,
+        about: ConceptMatcher,
+        population: Population | None = None,
+        max_studies: int = 5,
+        relevance_floor: float = 0.5,
+    ) -> tuple[Study, ...]:
+        """The studies an article's research section quotes: among those relevant to ``query`` (a best
+        passage scoring at least ``relevance_floor`` of the best study's), the studies whose title or MeSH
+        headings name what ``about`` stands for come first; then stronger designs (meta-analyses and
+        systematic reviews, randomised trials, other designs) and, within a design, the newest."""
+        hits, headings = self._research_hits(query, population)
+        if not hits:
+            return ()
+        best_score: dict[str, float] = {}
+        for hit in hits:
+            document_id = hit.passage.document_id
+            best_score[document_id] = max(best_score.get(document_id, 0.0), hit.score)
+        top = max(best_score.values())
+        candidates = [d for d, score in best_score.items() if score >= relevance_floor * top]
+        documents = store.documents_by_id(self.session, candidates)
+        titled = {
+            d.id: bool(about.matches(" ".join([d.title, *headings.get(d.id, ())]))) if not about.empty else True
+            for d in documents.values()
+        }
+        chosen = sorted(
+            documents.values(),
+            key=lambda d: (not titled[d.id], d.level_rank, -(d.year or 0), -best_score[d.id]),
+        )[:max_studies]
+        by_document: dict[str, list[PassageHit]] = defaultdict(list)
+        for hit in hits:
+            by_document[hit.passage.document_id].append(hit)
+        studies = []
+        for document in chosen:
+            found = {e.passage_id: e for e in self._evidence(by_document[document.id], {document.id: document})}
+            passages = tuple(
+                found.get(p.id) or make_evidence(p, document, 0.0)
+                for p in store.document_passages(self.session, document.id)
+            )
+            studies.append(Study(document.id, passages, titled[document.id]))
+        return tuple(studies)
+
+    def _research_hits(
+        self, query: str, population: Population | None
+    ) -> tuple[list[PassageHit], dict[str, list[str]]]:
+        """The relevant research hits for ``query`` that fit ``population``, and the MeSH descriptors of
+        their studies (by document id)."""
+        hits = self._relevant(self.index.search(query, kinds=[DocumentKind.RESEARCH.value], limit=RESEARCH_HITS))
+        if not hits:
+            return [], {}
+        # One query for the headings of every candidate study (the store defers them).
+        titles = {hit.passage.document_id: hit.passage.title for hit in hits}
+        rows = self.session.execute(
+            select(EvidenceDocument.id, EvidenceDocument.mesh_headings).where(EvidenceDocument.id.in_(list(titles)))
+        )
+        headings = {d: [h["descriptor"] for h in found or ()] for d, found in rows}
+        if population is not None:
+            fitting = {d for d in titles if research_fits(population, titles[d], headings.get(d, []))}
+            hits = [hit for hit in hits if hit.passage.document_id in fitting]
+        return hits, headings
 
     def label_for(
         self, drug: str, names: Sequence[str], indicated: ConceptMatcher | None = None

@@ -135,10 +135,11 @@ def _compose(
         [c.name for c in question.drugs],
     )
     guidelines = composer.guideline_section(choice.documents, choice.passages, outline)
-    research_evidence = retriever.research(query, population=question.population)
-    research = composer.research_section(research_evidence)
+    studies = retriever.studies(query, about=topic, population=question.population)
+    research = composer.research_section(studies)
     blocks, check = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
-    dates = {d.id: d.date for d in choice.documents} | {e.document_id: e.date for e in research_evidence}
+    dates = {d.id: d.date for d in choice.documents}
+    dates |= {study.document_id: study.passages[0].date for study in studies if study.passages}
 
     def noted(groups: Sequence[BulletGroup]) -> tuple[BulletGroup, ...]:
         return tuple(replace(g, bullets=tuple(composer.with_doses(b, check, dates) for b in g.bullets)) for g in groups)
@@ -222,8 +223,8 @@ def _label_blocks(
 ) -> tuple[list[DrugLabelBlock], LabelDoses]:
     """Label blocks, in this order: the drugs the question names and the drugs the guideline names that
     have a label here; when the question names no drug, the other drugs whose label is indicated for the
-    question's condition, newest label first; then a few of the drugs named that have no label here (those the question names, then
-    those whose NCI drug information lists an approval for the condition).
+    question's condition, newest label first; then a few of the drugs named that have no label here
+    (those the question names, then those whose NCI drug information lists an approval for the condition).
 
     A label indicated for the condition is quoted for that indication: its boxed warning, the indication
     and the dose for it. A drug the article names whose label is for other conditions is quoted only when
