@@ -82,9 +82,9 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) ->
     return settings
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def demo_runtime(demo_settings: Settings) -> Iterator[Runtime]:
-    """A runtime over the ingested demo corpus (read it, do not change it)."""
+    """A runtime over the ingested demo corpus, one per test module (read it, do not change it)."""
     runtime = open_runtime(demo_settings)
     yield runtime
     runtime.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,8 +19,7 @@ from vademecum.answer.verify import article_sentences
 from vademecum.articles.edits import apply_edits, editable_sentences
 from vademecum.evidence.store import document_passages, passages_by_id
 from vademecum.services.ask import ask
-from vademecum.services.runtime import Runtime, open_runtime
-from vademecum.settings import Settings
+from vademecum.services.runtime import Runtime
 
 MERKEL = "pdq:types/skin/hp/merkel-cell-treatment-pdq"
 MERKEL_QUESTION = "What is the treatment for Merkel cell carcinoma?"
@@ -30,20 +28,13 @@ JUNK = re.compile(r"^(?:Figure|Table) \d+\.|\bet al[.:]|Reprinted|©|\b[A-Z]{2,}
 
 
 @pytest.fixture(scope="module")
-def runtime(demo_settings: Settings) -> Iterator[Runtime]:
-    runtime = open_runtime(demo_settings)
-    yield runtime
-    runtime.close()
+def merkel(demo_runtime: Runtime) -> Article:
+    return ask(demo_runtime, MERKEL_QUESTION)
 
 
 @pytest.fixture(scope="module")
-def merkel(runtime: Runtime) -> Article:
-    return ask(runtime, MERKEL_QUESTION)
-
-
-@pytest.fixture(scope="module")
-def net(runtime: Runtime) -> Article:
-    return ask(runtime, NET_QUESTION)
+def net(demo_runtime: Runtime) -> Article:
+    return ask(demo_runtime, NET_QUESTION)
 
 
 def setting(article: Article, words: str) -> BulletGroup:
@@ -53,9 +44,11 @@ def setting(article: Article, words: str) -> BulletGroup:
 
 
 @pytest.mark.parametrize("stage", ["Stage I and II", "Stage III", "Stage IV"])
-def test_each_stage_list_is_quoted_whole_in_order_under_its_own_heading(runtime: Runtime, merkel: Article, stage: str):
+def test_each_stage_list_is_quoted_whole_in_order_under_its_own_heading(
+    demo_runtime: Runtime, merkel: Article, stage: str
+):
     group = setting(merkel, f"Treatment Options for {stage} Merkel Cell Carcinoma")
-    with runtime.session() as session:
+    with demo_runtime.session() as session:
         stored = [p for p in document_passages(session, MERKEL) if p.block_id is not None]
     items = [p for p in stored if p.block_id == stored_block(stored, group)]
     assert [bullet.number for bullet in group.bullets] == [p.item_number for p in items]
@@ -113,10 +106,10 @@ def test_no_junk_or_background_in_a_treatment_article(merkel: Article, net: Arti
             assert on_intent(sentence.source.section_path, Intent.MANAGEMENT), sentence.source.section_path
 
 
-def test_a_question_naming_a_setting_gets_that_setting_first(runtime: Runtime):
-    article = ask(runtime, "What is the treatment for stage IV Merkel cell carcinoma?")
+def test_a_question_naming_a_setting_gets_that_setting_first(demo_runtime: Runtime):
+    article = ask(demo_runtime, "What is the treatment for stage IV Merkel cell carcinoma?")
     assert "Stage IV" in article.guidelines.settings[0].heading
-    recurrent = ask(runtime, "How is recurrent Merkel cell carcinoma treated?")
+    recurrent = ask(demo_runtime, "How is recurrent Merkel cell carcinoma treated?")
     assert "Recurrent" in recurrent.guidelines.settings[0].heading
 
 
@@ -142,8 +135,8 @@ def test_net_article_covers_the_guidelines_options_and_agents(net: Article):
         ("What is the dose of avelumab for Merkel cell carcinoma?", Intent.DOSING),
     ],
 )
-def test_other_intents_quote_their_own_sections(runtime: Runtime, question: str, intent: Intent):
-    article = ask(runtime, question)
+def test_other_intents_quote_their_own_sections(demo_runtime: Runtime, question: str, intent: Intent):
+    article = ask(demo_runtime, question)
     assert article.question.intent == intent.value
     quoted = list(article.guidelines.sentences)
     assert quoted
@@ -151,17 +144,17 @@ def test_other_intents_quote_their_own_sections(runtime: Runtime, question: str,
     assert not article.guidelines.settings
 
 
-def test_a_dosing_question_on_a_named_drug_gets_that_drugs_entry_with_its_dose(runtime: Runtime):
-    article = ask(runtime, "What is the dose of avelumab for Merkel cell carcinoma?")
+def test_a_dosing_question_on_a_named_drug_gets_that_drugs_entry_with_its_dose(demo_runtime: Runtime):
+    article = ask(demo_runtime, "What is the dose of avelumab for Merkel cell carcinoma?")
     assert [group.drug for group in article.guidelines.agents] == ["Avelumab"]
     entry = " ".join(s.text for s in article.guidelines.agents[0].sentences)
     assert "avelumab (10 mg/kg intravenously [IV] every 2 weeks)" in entry
 
 
-def test_the_article_reads_back_from_json_and_every_sentence_is_its_source(runtime: Runtime, merkel: Article):
+def test_the_article_reads_back_from_json_and_every_sentence_is_its_source(demo_runtime: Runtime, merkel: Article):
     assert from_json(to_json(merkel)) == merkel
     sentences = list(article_sentences(merkel))
-    with runtime.session() as session:
+    with demo_runtime.session() as session:
         stored = passages_by_id(session, (s.source.passage_id for s in sentences))
     for sentence in sentences:
         source = sentence.source
@@ -176,12 +169,12 @@ def test_markdown_keeps_the_lists_numbers_and_levels(merkel: Article):
     assert re.search(r"\(Level of evidence: C3\)", markdown)
 
 
-def test_an_editor_can_edit_an_option_item_and_the_list_keeps_its_shape(runtime: Runtime, merkel: Article):
+def test_an_editor_can_edit_an_option_item_and_the_list_keeps_its_shape(demo_runtime: Runtime, merkel: Article):
     article_json = json.loads(to_json(merkel))
     listed = editable_sentences(article_json)
     target = next(s for s in listed if s.text == "Margin-negative local excision, attempting to maintain function.")
     assert "Options by setting" in target.heading
-    with runtime.session() as session:
+    with demo_runtime.session() as session:
         sources = reference_sources(session, [s.source.key for s in article_sentences(merkel)])
     result = apply_edits(article_json, {target.position: None}, sources.get)
     edited = from_json(json.dumps(result.article_json))

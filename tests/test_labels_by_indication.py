@@ -7,7 +7,6 @@ numbered subsection and the dose the article must quote for the question's condi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,8 +16,7 @@ from vademecum.answer.understand import understand
 from vademecum.evidence.grading import EvidenceLevel
 from vademecum.evidence.store import document_passages
 from vademecum.services.ask import ask, indication_matcher
-from vademecum.services.runtime import Runtime, open_runtime
-from vademecum.settings import Settings
+from vademecum.services.runtime import Runtime
 
 INDICATIONS, DOSAGE, BOXED_WARNING = "34067-9", "34068-7", "34066-1"
 BAVENCIO = "spl:5cd725a1-2fa4-408a-a651-57a7b84b2118"
@@ -28,20 +26,13 @@ MERKEL_GUIDELINE = "pdq:types/skin/hp/merkel-cell-treatment-pdq"
 
 
 @pytest.fixture(scope="module")
-def runtime(demo_settings: Settings) -> Iterator[Runtime]:
-    runtime = open_runtime(demo_settings)
-    yield runtime
-    runtime.close()
+def merkel(demo_runtime: Runtime) -> Article:
+    return ask(demo_runtime, "What is the treatment for Merkel cell carcinoma?")
 
 
 @pytest.fixture(scope="module")
-def merkel(runtime: Runtime) -> Article:
-    return ask(runtime, "What is the treatment for Merkel cell carcinoma?")
-
-
-@pytest.fixture(scope="module")
-def net(runtime: Runtime) -> Article:
-    return ask(runtime, "What is the treatment for neuroendocrine tumors?")
+def net(demo_runtime: Runtime) -> Article:
+    return ask(demo_runtime, "What is the treatment for neuroendocrine tumors?")
 
 
 def block_of(article: Article, drug: str) -> DrugLabelBlock:
@@ -128,8 +119,8 @@ def test_drugs_indicated_for_the_condition_follow_the_guidelines_newest_label_fi
             assert "neuroendocrine" in quote_of(block, INDICATIONS).sentences[0].text.casefold()
 
 
-def test_narrower_conditions_count_only_when_they_share_a_distinctive_word(runtime: Runtime):
-    vocabulary = runtime.vocabulary
+def test_narrower_conditions_count_only_when_they_share_a_distinctive_word(demo_runtime: Runtime):
+    vocabulary = demo_runtime.vocabulary
     question = understand(
         "What is the treatment for neuroendocrine tumors?", vocabulary.mesh, vocabulary.abbreviations, vocabulary.drugs
     )
@@ -147,7 +138,7 @@ def test_html_shows_which_label_and_the_dailymed_link(merkel: Article):
     assert 'href="https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid=5cd725a1-2fa4-408a-a651-57a7b84b2118"' in html
 
 
-def test_research_is_one_bullet_per_study_strongest_design_first_newest_first(runtime: Runtime, net: Article):
+def test_research_is_one_bullet_per_study_strongest_design_first_newest_first(demo_runtime: Runtime, net: Article):
     groups = net.research.groups
     assert groups
     titles = {level.title: level.rank for level in EvidenceLevel}
@@ -159,7 +150,7 @@ def test_research_is_one_bullet_per_study_strongest_design_first_newest_first(ru
         years = [bullet.study.year or 0 for bullet in group.bullets if bullet.study]
         assert years == sorted(years, reverse=True)
     # A study whose abstract has a conclusions part is quoted from it.
-    with runtime.session() as session:
+    with demo_runtime.session() as session:
         for group in groups:
             for bullet in group.bullets:
                 assert bullet.study is not None
