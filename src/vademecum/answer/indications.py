@@ -20,6 +20,7 @@ from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, Concep
 
 # An abbreviation a label defines right after naming the condition: "… Merkel cell carcinoma (MCC)".
 _DEFINED_ABBREVIATION = re.compile(r"\s*\((?P<abbreviation>[A-Za-z][A-Za-z0-9-]{1,11})\)")
+_DIGIT = re.compile(r"\d")
 # How far into a subsection's text a heading the reader did not split off may reach.
 HEADING_CHARS = 120
 # "The recommended dose", "Recommended Dosage", "The recommended LUTATHERA dosage".
@@ -160,6 +161,9 @@ def _first_dose(
 ) -> tuple[Evidence | None, tuple[int, int] | None]:
     """The first sentence stating a dose (naming the condition too, with ``terms``)."""
     for passage in passages:
+        # Splitting into sentences costs more than these checks of the whole passage.
+        if not _DIGIT.search(passage.text) or (terms is not None and not terms.matches(passage.text)):
+            continue
         for span in sentences.split_sentences(passage.text):
             if dosing.parse_doses(span.text) and (terms is None or terms.matches(span.text)):
                 return passage, (span.start, span.end)

@@ -36,6 +36,11 @@ from vademecum.answer.retrieve import ConceptMatcher, Evidence
 from vademecum.answer.understand import Intent
 from vademecum.vocab.drugs import DrugLexicon, DrugMention
 
+# A noun after a drug's name that makes the phrase a class of drugs ("somatostatin analogues").
+DRUG_CLASS_NOUN = re.compile(
+    r"\s*(?:-\s*)?(?:analog(?:ue)?s?|inhibitors?|agonists?|antagonists?|blockers?|derivatives?|agents?|conjugates?)\b",
+    re.IGNORECASE,
+)
 # Words that say a sentence is about giving a treatment, not about a substance mentioned in passing.
 GIVING = re.compile(
     r"\b(?:treat\w*|therap\w*|administ\w*|given|giving|receiv\w*|dos(?:e|es|ing|age)|regimens?|randomi[sz]ed"
@@ -456,43 +461,48 @@ def agents(passages: Sequence[Evidence], drugs: DrugLexicon, named: Sequence[str
     the first result, and the sentence on its FDA approval. Drugs the question names come first.
     """
     members: dict[str, list[Evidence]] = {}
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, str]] = {}
     # Passages of one section share its heading: each heading is looked up once.
     find = lru_cache(maxsize=None)(drugs.find)
     for passage in passages:
-        key, name = _agent_of(passage, find)
-        if key is None or name is None:
+        found = _agent_of(passage, find)
+        if found is None:
             continue
-        names.setdefault(key, name)
+        drug, heading = found
+        key = drug.casefold()
+        names.setdefault(key, (heading, drug))
         members.setdefault(key, []).append(passage)
     wanted = {name.casefold() for name in named}
     keys = sorted(members, key=lambda key: key not in wanted)
     groups = []
     for key in keys[:MAX_AGENTS]:
-        group = _agent_group(names[key], members[key])
+        group = _agent_group(*names[key], members[key])
         if group is not None:
             groups.append(group)
     return groups
 
 
-def _agent_of(passage: Evidence, find: Callable[[str], list[DrugMention]]) -> tuple[str | None, str | None]:
-    """The agent a passage is about: the drug its nearest heading names, or its evidence block's drug."""
+def _agent_of(passage: Evidence, find: Callable[[str], list[DrugMention]]) -> tuple[str, str] | None:
+    """The agent a passage is about, as (the drug's generic name, the guideline's words for the entry):
+    the drug its nearest heading names, or its evidence block's drug ("Evidence (adding pembrolizumab to
+    …):" is an entry on pembrolizumab under the guideline's own words)."""
     lead = EVIDENCE_LEAD.match(_lead_of(passage)) if passage.block == "list_item" else None
     if lead is None and passage.block == "paragraph":
         lead = EVIDENCE_LEAD.match(passage.text)
     if lead is not None:
         mentions = find(lead.group(1))
         if mentions:
-            return mentions[0].name.casefold(), lead.group(1).strip()
+            return mentions[0].name, lead.group(1).strip()
     heading = passage.section_path[-1] if passage.section_path else ""
     if len(heading.split()) <= AGENT_HEADING_WORDS:
         mentions = find(heading)
-        if mentions and mentions[0].start <= 1:
-            return mentions[0].name.casefold(), heading
-    return None, None
+        # "Somatostatin Analogues" heads a class of drugs, not somatostatin.
+        if mentions and mentions[0].start <= 1 and not DRUG_CLASS_NOUN.match(heading[mentions[0].end :]):
+            return mentions[0].name, heading
+    return None
 
 
-def _agent_group(name: str, passages: Sequence[Evidence]) -> BulletGroup | None:
+def _agent_group(name: str, drug: str, passages: Sequence[Evidence]) -> BulletGroup | None:
     description: tuple[CitedSentence, ...] = ()
     first_paragraph = next((p for p in passages if p.block == "paragraph" and not EVIDENCE_LEAD.match(p.text)), None)
     if first_paragraph is not None:
@@ -518,7 +528,7 @@ def _agent_group(name: str, passages: Sequence[Evidence]) -> BulletGroup | None:
         bullets.append(Bullet((approval,)))
     if not description and not bullets:
         return None
-    return BulletGroup(name[:1].upper() + name[1:], tuple(bullets), lead=description, drug=name)
+    return BulletGroup(name[:1].upper() + name[1:], tuple(bullets), lead=description, drug=drug)
 
 
 def _evidence_items(passages: Sequence[Evidence]) -> list[Evidence]:

@@ -62,6 +62,9 @@ def study_size(study: Study) -> str | None:
     """How many took part, as the abstract (else the text) says it when stating enrolment ("412 patients")."""
     ordered = sorted(study.passages, key=lambda p: not _in_abstract(p))
     for passage in ordered:
+        # A full text has hundreds of passages: only those stating both are split into sentences.
+        if not (_ENROLMENT.search(passage.text) and _SIZE.search(passage.text)):
+            continue
         for span in sentences.split_sentences(passage.text):
             if _ENROLMENT.search(span.text):
                 size = _SIZE.search(span.text)

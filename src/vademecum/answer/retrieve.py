@@ -391,9 +391,13 @@ class Retriever:
             ),
         )
 
-    def labels_indicated(self, query: str, indicated: ConceptMatcher, limit: int = 1000) -> list[LabelEvidence]:
-        """The labels whose Indications and Usage names the condition ``indicated`` stands for, newest
-        first, one per drug (its newest such label); each named by the label's generic name."""
+    def labels_indicated(
+        self, query: str, indicated: ConceptMatcher, *, most: int, exclude: Iterable[str] = (), limit: int = 1000
+    ) -> list[LabelEvidence]:
+        """Up to ``most`` labels whose Indications and Usage names the condition ``indicated`` stands for,
+        newest first, one per drug (its newest such label), none of the documents ``exclude``; each named
+        by the label's generic name."""
+        excluded = set(exclude)
         if indicated.empty:
             return []
         hits = self.index.search(query, kinds=[DocumentKind.DRUG_LABEL.value], limit=limit)
@@ -407,8 +411,10 @@ class Retriever:
         ordered = sorted(documents.values(), key=lambda d: d.date or dt.date.min, reverse=True)
         found: dict[str, LabelEvidence] = {}
         for document in ordered:
+            if len(found) >= most:
+                break
             generic = next(iter(document.generic_names), None) or next(iter(document.brand_names), None)
-            if generic is None or generic.casefold() in found:
+            if generic is None or generic.casefold() in found or document.id in excluded:
                 continue
             label = self._label(_drug_name(generic), document)
             if _indicated_for(label, indicated):

@@ -41,8 +41,8 @@ from vademecum.services.runtime import Runtime, Vocabulary
 
 # The drugs the question and the guideline name that are looked up; further drugs whose label is
 # indicated for the question's condition; notes on named drugs without a label here.
-MAX_ARTICLE_DRUGS = 8
-MAX_INDICATED_LABELS = 6
+MAX_ARTICLE_DRUGS = 6
+MAX_INDICATED_LABELS = 4
 MAX_MISSING_LABELS = 4
 # How many descriptors below a condition MeSH is read for narrower terms, and the words that do not
 # tell one condition from another.
@@ -224,7 +224,8 @@ def _label_blocks(
     """Label blocks, in this order: the drugs the question names and the drugs the guideline names that
     have a label here; when the question names no drug, the other drugs whose label is indicated for the
     question's condition, newest label first; then a few of the drugs named that have no label here
-    (those the question names, then those whose NCI drug information lists an approval for the condition).
+    (those the question names, then those whose NCI drug information lists an approval for the condition,
+    then the guideline's agents).
 
     A label indicated for the condition is quoted for that indication: its boxed warning, the indication
     and the dose for it. A drug the article names whose label is for other conditions is quoted only when
@@ -242,7 +243,10 @@ def _label_blocks(
     for drug in list(dict.fromkeys([*named, *agents, *prominent]))[:MAX_ARTICLE_DRUGS]:
         label = retriever.label_for(drug, vocabulary.drugs.names_for(drug), indicated)
         if label is None:
-            missing.append(composer.missing_label_block(drug, retriever.drug_information(drug)))
+            block = composer.missing_label_block(drug, retriever.drug_information(drug))
+            # A drug the article only mentions is worth a note when NCI lists an approval for the condition.
+            if drug in named or drug in agents or block.drug_information:
+                missing.append(block)
             continue
         if label.document.id in used:
             continue
@@ -259,8 +263,7 @@ def _label_blocks(
     # A question about a named drug is answered about that drug, not every drug for the condition.
     if question.population.human and not named:
         query = " ".join(c.name for c in question.conditions) or retrieval_query(question)
-        others = [label for label in retriever.labels_indicated(query, indicated) if label.document.id not in used]
-        for label in others[:MAX_INDICATED_LABELS]:
+        for label in retriever.labels_indicated(query, indicated, most=MAX_INDICATED_LABELS, exclude=used):
             found = label_indication(label, indicated)
             if found is not None:
                 labelled.append(composer.indication_block(found, LabelBasis.INDICATION))
