@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,9 +31,10 @@ from vademecum.answer.dosing import (
     parse_doses,
 )
 from vademecum.evidence.models import EvidencePassage
-from vademecum.records import Passage
+from vademecum.records import Passage, SourceDocument
 from vademecum.services.runtime import open_runtime
 from vademecum.settings import Settings
+from vademecum.sources import spl
 
 HUMIRA = "spl:608d4f0d-b19f-46d3-749a-7159aa5f933d"
 LIPITOR = "spl:c6e131fe-e7df-4876-83f7-9156fc4e8228"
@@ -56,11 +58,14 @@ DOCUMENTS = (HUMIRA, LIPITOR, VIAGRA, HALOPERIDOL, TRIAMINIC, GI_NET, ANXIETY, N
              COGNITION, GI_COMPLICATIONS, BILE_DUCT, CERVICAL, ESOPHAGEAL, MEN2, THYMOMA, "pmid:23415808",
              "pmid:26702257", "pmid:9483814", "pmid:10331115", "pmid:20497146", "pmid:11500608",
              "pmid:24098953")  # fmt: skip
+# The demo store keeps the newer openFDA version of this Lipitor label (labels/openfda-pharmgkb); the
+# sentences these tests locate are the SPL version's, so its passages are read from that file.
+FROM_FILE = {LIPITOR: ("labels", "spl", "lipitor-orig.xml")}
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\n")
 
 
 @pytest.fixture(scope="module")
-def passages(demo_settings: Settings) -> dict[str, list[Passage]]:
+def passages(demo_settings: Settings, corpus_dir: Path) -> dict[str, list[Passage]]:
     """The passages of the documents these tests read, by document id, as reader records."""
     runtime = open_runtime(demo_settings)
     found: dict[str, list[Passage]] = {}
@@ -76,6 +81,13 @@ def passages(demo_settings: Settings) -> dict[str, list[Passage]]:
                 found.setdefault(row.document_id, []).append(passage)
     finally:
         runtime.close()
+    for document_id, parts in FROM_FILE.items():
+        with corpus_dir.joinpath(*parts).open("rb") as handle:
+            (label,) = spl.parse(handle, parts[-1])
+        assert isinstance(label, SourceDocument) and label.doc_id == document_id
+        found[document_id] = [
+            Passage(p.text, p.section_path, p.section_number, p.section_code, p.block) for p in label.passages
+        ]
     assert set(found) == set(DOCUMENTS)
     return found
 

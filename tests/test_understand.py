@@ -170,9 +170,9 @@ def test_example_question_defines_its_own_abbreviation(ask):
 
 
 def test_nets_means_neuroendocrine_tumors_in_this_corpus(ask, corpus_frequency):
-    # The demo corpus speaks of neuroendocrine tumours, never of norepinephrine transporters (176 passages
-    # once captions and abbreviation footnotes are no longer passages).
-    assert corpus_frequency("neuroendocrine tumors") == 176
+    # The demo corpus speaks of neuroendocrine tumours, never of norepinephrine transporters (210 passages
+    # once captions and abbreviation footnotes are no longer passages, with the openFDA labels and full texts).
+    assert corpus_frequency("neuroendocrine tumors") == 210
     assert corpus_frequency("norepinephrine transporters") == 0
     question = ask("What is the management of NETs?", corpus_frequency=corpus_frequency)
     assert question.expansions == {"NETs": "neuroendocrine tumors"}

@@ -20,6 +20,12 @@ class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(1000, ge=1, description="Records written to the store and index per batch.")
+    index_commit_passages: int = Field(
+        20_000,
+        ge=1,
+        description="Passages written to the search index between two commits; a file is never split "
+        "between commits (a larger one is committed on its own).",
+    )
     max_archive_bytes: int = Field(
         2 * 1024**3,
         ge=1,

@@ -1,8 +1,11 @@
 """Ingest service: source files → records → evidence store → passage index, one transaction per file.
 
-A file is read, graded and stored inside one database transaction and its index changes are
-committed right after; any error in the file rolls both back, is recorded against the run with
-the file (and record) it concerns, and the run goes on with the next file. Files whose bytes were
+A file is read, graded and stored inside one database transaction, and its index changes reach the
+index writer only once that transaction has committed; the writer is committed every few thousand
+passages (``ingest.index_commit_passages``) and at the end of the run, since a commit costs more than
+reading a small file. Any error in a file rolls back its transaction and drops its index changes, is
+recorded against the run with the file (and record) it concerns, and the run goes on with the next
+file. Files whose bytes were
 already ingested by the same reader version are skipped, so re-ingesting changes nothing. A run that
 added, replaced or deleted documents ends by checking approved articles for newer evidence
 (:mod:`vademecum.services.freshness`).
@@ -36,7 +39,16 @@ from vademecum.vocab.compile import compile_vocabulary, needs_compile
 
 # The evidence folders of the demo corpus; other files there (schemas, licences, derived extracts)
 # are not documents.
-DEMO_SOURCES = ("guidelines", "drug-info", "labels/spl", "pubmed", "pubmedqa/ori_pqal.json")
+DEMO_SOURCES = (
+    "guidelines",
+    "drug-info",
+    "labels/spl",
+    "labels/openfda-pharmgkb",
+    "pubmed",
+    "pubmedqa/ori_pqal.json",
+    "research/pubtator-cdr",
+    "research/pmc-oa-rct",
+)
 DEMO_VOCABULARY = "vocab"
 SECTION_SEPARATOR = " › "
 # Counts of a run that changed the evidence approved articles may rest on.
@@ -115,13 +127,22 @@ def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
 
 
 def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None) -> IngestReport:
-    """Ingest files and folders; every file is its own transaction. Returns the run's report."""
+    """Ingest files and folders; every file is its own transaction. Returns the run's report.
+
+    The index is committed every ``ingest.index_commit_passages`` passages rather than after each
+    file (a commit costs tens of milliseconds, more than reading a small file), and at the end of the
+    run, also when it is interrupted.
+    """
     report, files = start_run(runtime, paths, observer)
-    for path in files:
-        outcome, records = _ingest_file(runtime, path, report)
-        report.counts[f"files_{outcome}"] += 1
-        if observer:
-            observer.file_done(path, outcome, records)
+    index = _BatchedIndex(runtime.index, runtime.settings.ingest.index_commit_passages)
+    try:
+        for path in files:
+            outcome, records = _ingest_file(runtime, index, path, report)
+            report.counts[f"files_{outcome}"] += 1
+            if observer:
+                observer.file_done(path, outcome, records)
+    finally:
+        index.commit()
     return finish_run(runtime, report)
 
 
@@ -157,8 +178,7 @@ def finish_run(runtime: Runtime, report: IngestReport) -> IngestReport:
     return report
 
 
-def _ingest_file(runtime: Runtime, path: Path, report: IngestReport) -> tuple[str, int]:
-    index = runtime.index
+def _ingest_file(runtime: Runtime, index: _BatchedIndex, path: Path, report: IngestReport) -> tuple[str, int]:
     counts: Counter[str] = Counter()
     try:
         sha256 = file_sha256(path)
@@ -188,23 +208,113 @@ def _ingest_file(runtime: Runtime, path: Path, report: IngestReport) -> tuple[st
                     )
                 )
                 session.flush()
-            index.commit()
+            index.file_done()
     except ReaderError as error:
-        index.rollback()
+        index.file_failed()
         report.problems.append(IngestProblem(error.source, error.detail, error.record))
         return "failed", 0
     except (OSError, UnicodeError, ValueError, SQLAlchemyError) as error:
         # The store refused a record (e.g. a value its column cannot hold): the file is rolled back.
-        index.rollback()
+        index.file_failed()
         report.problems.append(IngestProblem(str(path), f"{type(error).__name__}: {error}"))
         return "failed", 0
     report.counts.update(counts)
     return "ingested", counts["records"]
 
 
+class _BatchedIndex:
+    """The index as one run writes it: several files per commit, and nothing of a file that fails.
+
+    A file's changes (deletions and additions, in order) are held until its store transaction has
+    committed, then handed to the index writer; the writer is committed once ``commit_passages``
+    passages are waiting. A file that fails is dropped before it reaches the writer, so the files
+    before it keep their passages. A file that alone holds more than ``commit_passages`` passages
+    is not held in memory: the files before it are committed, its changes go straight to the writer,
+    and it is committed (or rolled back) on its own.
+    """
+
+    def __init__(self, index: PassageIndex, commit_passages: int) -> None:
+        self.index = index
+        self.commit_passages = commit_passages
+        self._held: list[str | list[IndexedPassage]] = []  # a document id to delete, or passages to add
+        self._held_passages = 0
+        self._uncommitted = 0
+        self._streaming = False
+
+    def add(self, passages: Iterable[IndexedPassage]) -> int:
+        """Queue passages of the current file; returns how many."""
+        if self._streaming:
+            return self.index.add(passages)
+        batch = list(passages)
+        self._held.append(batch)
+        self._held_passages += len(batch)
+        if self._held_passages > self.commit_passages:
+            self._stream()
+        return len(batch)
+
+    def delete_document(self, document_id: str) -> None:
+        """Queue the removal of a document's passages (replaced or deleted by the current file)."""
+        if self._streaming:
+            self.index.delete_document(document_id)
+        else:
+            self._held.append(document_id)
+
+    def file_done(self) -> None:
+        """The current file's transaction committed: its changes go to the writer."""
+        if self._streaming:
+            self._streaming = False
+            self.index.commit()
+            return
+        self._uncommitted += self._write(self._held)
+        self._reset()
+        if self._uncommitted >= self.commit_passages:
+            self.commit()
+
+    def file_failed(self) -> None:
+        """The current file was rolled back: none of its changes may reach the index."""
+        if self._streaming:
+            self._streaming = False
+            self.index.rollback()  # only this file's changes: the files before it are committed
+        self._reset()
+
+    def commit(self) -> None:
+        """Commit the files the writer holds (when enough is waiting, and at the end of a run).
+
+        A file still being written when the run stops (an unexpected error, an interrupt) did not
+        commit its store transaction, so its changes are dropped first.
+        """
+        if self._streaming:
+            self.file_failed()
+        if self._uncommitted:
+            self.index.commit()
+            self._uncommitted = 0
+
+    def _stream(self) -> None:
+        self.commit()
+        self._streaming = True
+        held = self._held
+        self._reset()
+        self._write(held)
+
+    def _write(self, changes: list[str | list[IndexedPassage]]) -> int:
+        """Hand changes to the writer in their order (a replaced document is deleted before it is re-added)."""
+        written = 0
+        for change in changes:
+            if isinstance(change, str):
+                self.index.delete_document(change)
+                written += 1
+            else:
+                written += self.index.add(change)
+        return written
+
+    def _reset(self) -> None:
+        self._held = []
+        self._held_passages = 0
+
+
 def _store_records(
     session: Session,
-    index: PassageIndex,
+    index: PassageIndex | _BatchedIndex,
     records: Iterator[SourceRecord],
     sha256: str,
     batch_size: int,

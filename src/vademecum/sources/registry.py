@@ -13,10 +13,11 @@ from typing import BinaryIO
 
 from vademecum.errors import UnknownFormatError
 from vademecum.records import SourceRecord
-from vademecum.sources import medline, nci_drug, openfda, pdq, protocol, pubmedqa, spl
+from vademecum.sources import jats, medline, nci_drug, openfda, pdq, protocol, pubmedqa, pubtator, spl
 
+# JATS comes after the protocol reader: an institution's HTML page may hold an <article> element too.
 READERS: dict[str, ModuleType] = {
-    module.READER_NAME: module for module in (medline, spl, openfda, pubmedqa, pdq, nci_drug, protocol)
+    module.READER_NAME: module for module in (medline, spl, openfda, pubmedqa, pdq, nci_drug, protocol, pubtator, jats)
 }
 
 
