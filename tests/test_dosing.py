@@ -41,6 +41,7 @@ LIPITOR = "spl:c6e131fe-e7df-4876-83f7-9156fc4e8228"
 VIAGRA = "spl:0b0be196-0c62-461c-94f4-9a35339b4501"
 HALOPERIDOL = "spl:0027b8a3-73bf-4005-a7e3-b035f451a861"
 TRIAMINIC = "spl:00f66f25-3469-4c16-9baf-fba21e9628bd"
+BAVENCIO = "spl:5cd725a1-2fa4-408a-a651-57a7b84b2118"
 GI_NET = "pdq:types/gi-neuroendocrine-tumors/hp/gi-neuroendocrine-treatment-pdq"
 ANXIETY = "pdq:about-cancer/coping/feelings/anxiety-distress-hp-pdq"
 NAUSEA = "pdq:about-cancer/treatment/side-effects/nausea/nausea-hp-pdq"
@@ -54,8 +55,8 @@ CERVICAL = "pdq:types/cervical/hp/cervical-treatment-pdq"
 ESOPHAGEAL = "pdq:types/esophageal/hp/esophageal-treatment-pdq"
 MEN2 = "pdq:publications/pdq/information-summaries/genetics/men2-hp-pdq"
 THYMOMA = "pdq:types/thymoma/hp/thymoma-treatment-pdq"
-DOCUMENTS = (HUMIRA, LIPITOR, VIAGRA, HALOPERIDOL, TRIAMINIC, GI_NET, ANXIETY, NAUSEA, PRURITUS, SLEEP, HOT_FLASHES,
-             COGNITION, GI_COMPLICATIONS, BILE_DUCT, CERVICAL, ESOPHAGEAL, MEN2, THYMOMA, "pmid:23415808",
+DOCUMENTS = (HUMIRA, LIPITOR, VIAGRA, HALOPERIDOL, TRIAMINIC, BAVENCIO, GI_NET, ANXIETY, NAUSEA, PRURITUS, SLEEP,
+             HOT_FLASHES, COGNITION, GI_COMPLICATIONS, BILE_DUCT, CERVICAL, ESOPHAGEAL, MEN2, THYMOMA, "pmid:23415808",
              "pmid:26702257", "pmid:9483814", "pmid:10331115", "pmid:20497146", "pmid:11500608",
              "pmid:24098953")  # fmt: skip
 # The demo store keeps the newer openFDA version of this Lipitor label (labels/openfda-pharmgkb); the
@@ -128,6 +129,10 @@ def check(doses: Sequence[Dose], source: str, expected: Sequence[Expected]) -> N
 
 E = Expected
 CASES = [
+    # An infusion's duration sits between the amount and the frequency (openFDA label of avelumab).
+    (BAVENCIO, "The recommended dose of BAVENCIO is 800 mg", ("BAVENCIO",),
+     [E("800 mg administered as an intravenous infusion over 60 minutes every 2 weeks", "800", 800, 800,
+        route="intravenous", frequency="every 2 weeks", drug="BAVENCIO")]),
     # Labels: the Dosage and Administration sections of Humira, Lipitor, Viagra and haloperidol.
     (HUMIRA, "is 40 mg administered every other", ("HUMIRA", "adalimumab"),
      [E("40 mg administered every other week", "40", 40, 40, frequency="every 2 weeks",

@@ -64,6 +64,8 @@ LEADING_ROUTE_RE = re.compile(
 # word naming the substance ("4 mg of lycopene twice a day") unless that word is a route.
 FILLER_RE = re.compile(
     r",|\[[A-Za-z]{1,4}\]|\([A-Za-z]{1,4}\)|\(|(?:administered|given|taken|injected|infused|delivered)\b"
+    # How long one infusion runs is not the dose's frequency: "800 mg … over 60 minutes every 2 weeks".
+    r"|over\s+\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?)\b"
     rf"|of\b(?:\s+(?!the\b|an?\b|(?:{ROUTE_WORDS})(?![\w]))[A-Za-z][\w-]*)?",
     re.IGNORECASE,
 )

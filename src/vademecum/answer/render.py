@@ -200,7 +200,12 @@ def label_url(block: DrugLabelBlock) -> str | None:
 
 
 def _dose_text(dose: Dose) -> str:
-    return dose.text or " ".join(part for part in (dose.amount, dose.unit, dose.route, dose.frequency) if part)
+    if not dose.text:
+        return " ".join(part for part in (dose.amount, dose.unit, dose.route, dose.frequency) if part)
+    # The frequency may stand apart from the amount in the source ("800 mg … over 60 minutes every 2 weeks").
+    if dose.frequency and dose.frequency.casefold() not in dose.text.casefold():
+        return f"{dose.text} ({dose.frequency})"
+    return dose.text
 
 
 def review_line(article: Article) -> str:
