@@ -3,8 +3,9 @@ weighs it by (design, year, size as stated).
 
 A structured abstract labels its parts (MEDLINE ``Label``/``NlmCategory``, JATS ``<sec><title>``); an
 unlabelled one (PubTator) and a full text's body are read by their headings too. The quote comes from
-the first of: the abstract's conclusions, the body's conclusions, the abstract's results, the body's
-results, and otherwise the sentences the search found. Conclusions are quoted from their start (one or
+the first of: the abstract's conclusions, the body's conclusions, the abstract's results, the closing
+sentences of an unstructured abstract (where its authors conclude), the body's results, and otherwise the
+sentences the search found. Conclusions are quoted from their start (one or
 two sentences that stand alone); results by the sentences that share most words with the question.
 """
 
@@ -44,16 +45,22 @@ def study_quote(study: Study, question_words: set[str]) -> StudyQuote | None:
     """One or two standalone sentences of the study's conclusions or results (see the module docstring)."""
     abstract = [p for p in study.passages if _in_abstract(p)]
     body = [p for p in study.passages if not _in_abstract(p) and p.block != "table"]
-    for passages, pattern, first in (
-        (abstract, CONCLUSIONS, True),
-        (body, CONCLUSIONS, True),
-        (abstract, RESULTS, False),
-        (body, RESULTS, False),
-    ):
+    parts = ((abstract, CONCLUSIONS, True), (body, CONCLUSIONS, True), (abstract, RESULTS, False))
+    for passages, pattern, first in parts:
         part = [p for p in passages if any(pattern.search(heading) for heading in p.section_path)]
         quote = _quote(part, question_words, first=first)
         if quote is not None:
             return quote
+    # An unstructured abstract ends with what the authors conclude.
+    if abstract and all(len(p.section_path) <= 1 for p in abstract):
+        quote = _last(abstract[-1])
+        if quote is not None:
+            return quote
+    # A full text's results, under a heading of their own (not its subsections on the patients enrolled).
+    results = [p for p in body if p.section_path and RESULTS.search(p.section_path[-1])]
+    quote = _quote(results, question_words, first=False)
+    if quote is not None:
+        return quote
     found = [p for p in study.passages if p.score > 0]
     return _quote(found, question_words, first=False)
 
@@ -75,6 +82,18 @@ def study_size(study: Study) -> str | None:
 
 def _in_abstract(passage: Evidence) -> bool:
     return passage.block == "abstract" or (bool(passage.section_path) and passage.section_path[0] == "Abstract")
+
+
+def _last(passage: Evidence) -> StudyQuote | None:
+    groups = [
+        group
+        for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text)
+        if sentences.is_clinical_statement(group[0].text)
+    ]
+    if not groups:
+        return None
+    section = passage.section_path[-1] if passage.section_path else None
+    return StudyQuote(passage, tuple(groups[-1][:MAX_SENTENCES]), section)
 
 
 def _quote(passages: Sequence[Evidence], question_words: set[str], *, first: bool) -> StudyQuote | None:

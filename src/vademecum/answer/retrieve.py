@@ -308,13 +308,16 @@ class Retriever:
         *,
         about: ConceptMatcher,
         population: Population | None = None,
+        prefer: re.Pattern[str] | None = None,
         max_studies: int = 5,
         relevance_floor: float = 0.5,
     ) -> tuple[Study, ...]:
         """The studies an article's research section quotes: among those relevant to ``query`` (a best
         passage scoring at least ``relevance_floor`` of the best study's), the studies whose title or MeSH
-        headings name what ``about`` stands for come first; then stronger designs (meta-analyses and
-        systematic reviews, randomised trials, other designs) and, within a design, the newest."""
+        headings name what ``about`` stands for come first, then those whose title ``prefer`` finds (what
+        the question asks about: a treatment question prefers studies of giving a treatment); then
+        stronger designs (meta-analyses and systematic reviews, randomised trials, other designs) and,
+        within a design, the newest."""
         hits, headings = self._research_hits(query, population)
         if not hits:
             return ()
@@ -331,7 +334,13 @@ class Retriever:
         }
         chosen = sorted(
             documents.values(),
-            key=lambda d: (not titled[d.id], d.level_rank, -(d.year or 0), -best_score[d.id]),
+            key=lambda d: (
+                not titled[d.id],
+                prefer is not None and not prefer.search(d.title),
+                d.level_rank,
+                -(d.year or 0),
+                -best_score[d.id],
+            ),
         )[:max_studies]
         by_document: dict[str, list[PassageHit]] = defaultdict(list)
         for hit in hits:

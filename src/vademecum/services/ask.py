@@ -30,9 +30,9 @@ from vademecum.answer.citations import body_keys, number_citations, reference_so
 from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
 from vademecum.answer.dosing import LabelDoseSource, extract_label_doses, is_dosage_passage
 from vademecum.answer.indications import LabelIndication, label_indication
-from vademecum.answer.outline import SECTION_WORDS, build_outline
+from vademecum.answer.outline import GIVING, SECTION_WORDS, build_outline
 from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence
-from vademecum.answer.understand import Concept, Question, understand
+from vademecum.answer.understand import Concept, Intent, Question, understand
 from vademecum.answer.verify import verify_article
 from vademecum.errors import VademecumError
 from vademecum.evidence.models import EvidenceDocument
@@ -42,6 +42,8 @@ from vademecum.services.runtime import Runtime, Vocabulary
 # The drugs the question and the guideline name that are looked up; further drugs whose label is
 # indicated for the question's condition; notes on named drugs without a label here.
 MAX_ARTICLE_DRUGS = 6
+# Questions about giving a treatment, whose research section prefers studies of giving one.
+TREATMENT_INTENTS = frozenset({Intent.MANAGEMENT, Intent.COMPARISON, Intent.DOSING})
 MAX_INDICATED_LABELS = 4
 MAX_MISSING_LABELS = 4
 # How many descriptors below a condition MeSH is read for narrower terms, and the words that do not
@@ -135,7 +137,8 @@ def _compose(
         [c.name for c in question.drugs],
     )
     guidelines = composer.guideline_section(choice.documents, choice.passages, outline)
-    studies = retriever.studies(query, about=topic, population=question.population)
+    prefer = GIVING if question.intent in TREATMENT_INTENTS else None
+    studies = retriever.studies(query, about=topic, population=question.population, prefer=prefer)
     research = composer.research_section(studies)
     blocks, check = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
     dates = {d.id: d.date for d in choice.documents}
