@@ -84,5 +84,12 @@ eval: $(VENV)/.dense-installed
 eval-articles: $(BIN)/vademecum
 	$(BIN)/vademecum eval articles --json bench/results/eval-articles.json
 
+## eval-labels: FDA label and research quality on the ingested demo corpus (VADEMECUM_HOME): "What is the treatment
+## for <condition>?" for the 20 conditions most labels' indications name (on-label blocks with a dose, dose checks,
+## research precision at 3 by MeSH headings and titles, body words, ask latency); see docs/label-research-quality.md
+.PHONY: eval-labels
+eval-labels: $(BIN)/vademecum
+	$(BIN)/vademecum eval labels --json bench/results/eval-labels.json
+
 clean:
 	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

@@ -1,5 +1,6 @@
-"""``vademecum eval``: retrieval quality on public benchmarks, Vademecum beside a plain BM25 baseline, and
-article quality against the PDQ treatment summaries."""
+"""``vademecum eval``: retrieval quality on public benchmarks, Vademecum beside a plain BM25 baseline,
+article quality against the PDQ treatment summaries, and FDA label and research quality for the conditions
+the labels are indicated for."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from rich.table import Table
 
 from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.errors import VademecumError
-from vademecum.evaluation import articles, bioasq, pubmedqa, runner
+from vademecum.evaluation import articles, bioasq, labels, pubmedqa, runner
 from vademecum.evaluation.bioasq import Benchmark
 from vademecum.search.dense import MISSING, DenseEncoder
 from vademecum.settings import get_settings
 
 app = typer.Typer(
-    help="Retrieval quality on BioASQ and PubMedQA beside a plain BM25 baseline; article quality on PDQ summaries.",
+    help="Retrieval quality on BioASQ and PubMedQA beside a plain BM25 baseline; article quality on PDQ summaries;"
+    " FDA label and research quality for the labels' most common indications.",
     no_args_is_help=True,
 )
 
@@ -228,6 +230,81 @@ def articles_command(
     for score in result.scores:
         if score.error is not None:
             err_console.print(f"{score.file}: {score.error}", highlight=False)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {json_path}", highlight=False)
+
+
+@app.command("labels")
+def labels_command(
+    limit: Annotated[
+        int, typer.Option(help="Score the N conditions most labels are indicated for.", min=1)
+    ] = labels.TOP_CONDITIONS,
+    json_path: Annotated[Path, typer.Option("--json", help="Write the results as JSON to this file.")] = Path(
+        "bench/results/eval-labels.json"
+    ),
+) -> None:
+    """FDA label and research quality: for the conditions the drug labels' Indications and Usage name most
+    often (MeSH diseases), ask "What is the treatment for <condition>?" and count the label blocks quoting
+    the indication for it with a dose, the dose checks that agree or differ, research precision at 3 (the
+    study's MeSH headings or title name the condition), body words and ask latency (warm). See
+    docs/label-research-quality.md.
+    """
+    with runtime_for_command() as runtime:
+        with runtime.session() as session:
+            conditions = labels.top_conditions(session, runtime.vocabulary.mesh, limit)
+        if not conditions:
+            err_console.print("[red]error:[/red] no drug label in the store names a condition in its indications")
+            raise typer.Exit(1)
+        with progress_bar() as progress:
+            task = progress.add_task("asking", total=len(conditions))
+            result = labels.evaluate(runtime, conditions, lambda score: progress.advance(task))
+    table = Table(title=f"FDA labels and research: the {len(conditions)} conditions most labels are indicated for")
+    for name in ("condition", "labels", "on-label blocks", "doses agree/differ", "research P@3", "words", "ask ms"):
+        table.add_column(name, justify="left" if name == "condition" else "right")
+    for score in result.scores:
+        judged = len(score.studies)
+        on_topic = sum(study.on_topic for study in score.studies)
+        table.add_row(
+            score.condition if score.error is None else f"{score.condition} [red](failed)[/red]",
+            str(score.labels_indicated),
+            f"{score.on_label_blocks}/{score.label_blocks}",
+            f"{score.doses_agree}/{score.doses_differ}",
+            f"{_figure(score.research_precision)} ({on_topic}/{judged})",
+            str(score.body_words),
+            f"{score.ask_ms:,.0f}",
+        )
+    total = result.overall
+    table.add_section()
+    table.add_row(
+        f"[bold]overall[/bold] ({total.conditions}, {total.failed} failed)",
+        "",
+        f"{total.on_label_passing}/{total.conditions} pass",
+        f"{total.doses_agree}/{total.doses_differ}",
+        f"{_figure(total.research_precision)} (mean; {total.no_research} none)",
+        _figure(total.median_body_words, 0) + " (median)",
+        f"p50 {_figure(total.ask_p50_ms, 0)} / p95 {_figure(total.ask_p95_ms, 0)}",
+    )
+    targets = labels.TARGETS
+    table.add_row(
+        "[dim]target[/dim]",
+        "",
+        f"[dim]{total.conditions}/{total.conditions}[/dim]",
+        "",
+        f"[dim]≥ {targets['research_precision']:.2f}[/dim]",
+        "",
+        f"[dim]p50 ≤ {targets['ask_p50_ms']:.0f} / p95 ≤ {targets['ask_p95_ms']:.0f}[/dim]",
+    )
+    console.print(table)
+    console.print(
+        f"label blocks: {total.on_label_blocks} of {total.label_blocks} quote the indication for the condition"
+        f" and a dose; {total.indication_without_dose} quote the indication without a dose;"
+        f" {total.negated_indications} quote an indication saying the drug is not for the condition",
+        highlight=False,
+    )
+    for score in result.scores:
+        if score.error is not None:
+            err_console.print(f"{score.question}: {score.error}", highlight=False)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {json_path}", highlight=False)
