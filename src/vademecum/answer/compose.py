@@ -55,11 +55,9 @@ DRUG_CLASS_TREE = "D27"
 # Only the best candidates are clustered and classified: both cost about a millisecond per sentence.
 CANDIDATE_POOL = 200
 GROUPED_POOL = 80
-# Fewer studies on the question's topic than this, and the others relevant to it make up the section.
-MIN_ON_TOPIC_STUDIES = 3
 UNSTATED_DESIGN = "Design not stated"
 LABEL_SENTENCES_PER_SECTION = 4
-BOXED_WARNING_SENTENCES = 2
+BOXED_WARNING_SENTENCES = 1
 DOSAGE_SECTION_NUMBER = "2"
 
 # Headings of the option groups by intent (connecting text: they name a kind of content, not a claim).
@@ -213,10 +211,9 @@ class Composer:
 
     def research_section(self, studies: Sequence[Study]) -> ResearchSection:
         """A bullet per study, from its conclusions or results (:func:`~vademecum.answer.research.study_quote`),
-        grouped by design, strongest design first and newest first within one. Studies whose title or MeSH
-        headings do not name the question's topic are kept only to make up the first few."""
-        on_topic = [study for study in studies if study.on_topic]
-        chosen = on_topic if len(on_topic) >= MIN_ON_TOPIC_STUDIES else list(studies)
+        grouped by design, strongest design first and newest first within one. Only studies whose title or
+        MeSH headings name the question's topic are quoted: one that merely mentions it is tangential."""
+        chosen = [study for study in studies if study.on_topic]
         question_words = set(_WORD.findall(self.question.search_text.casefold()))
         by_design: dict[tuple[int, str], list[tuple[int, Bullet]]] = defaultdict(list)
         for study in chosen:

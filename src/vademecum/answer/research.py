@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from vademecum.answer import sentences
 from vademecum.answer.retrieve import Evidence, Study
 
-MAX_SENTENCES = 2
+# A second sentence is quoted only after a short first one: a reader weighs three studies at a glance.
+SHORT_SENTENCE_WORDS = 20
 CONCLUSIONS = re.compile(r"conclu|interpretation|implications", re.IGNORECASE)
 RESULTS = re.compile(r"\bresults?\b|\bfindings\b|\boutcomes?\b", re.IGNORECASE)
 # "A total of 412 patients were randomised", "we enrolled 1,209 women": the study's size as it is stated.
@@ -84,6 +85,11 @@ def _in_abstract(passage: Evidence) -> bool:
     return passage.block == "abstract" or (bool(passage.section_path) and passage.section_path[0] == "Abstract")
 
 
+def _brief(group: Sequence[sentences.Span]) -> tuple[sentences.Span, ...]:
+    """The group's first sentence, and its second when the first is short."""
+    return tuple(group[:2]) if len(group[0].text.split()) < SHORT_SENTENCE_WORDS else tuple(group[:1])
+
+
 def _last(passage: Evidence) -> StudyQuote | None:
     groups = [
         group
@@ -93,14 +99,14 @@ def _last(passage: Evidence) -> StudyQuote | None:
     if not groups:
         return None
     section = passage.section_path[-1] if passage.section_path else None
-    return StudyQuote(passage, tuple(groups[-1][:MAX_SENTENCES]), section)
+    return StudyQuote(passage, _brief(groups[-1]), section)
 
 
 def _quote(passages: Sequence[Evidence], question_words: set[str], *, first: bool) -> StudyQuote | None:
     best: tuple[float, StudyQuote] | None = None
     for order, passage in enumerate(passages):
         for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text):
-            spans = tuple(group[:MAX_SENTENCES])
+            spans = _brief(group)
             if not sentences.is_clinical_statement(spans[0].text):
                 continue
             quote = StudyQuote(passage, spans, passage.section_path[-1] if passage.section_path else None)

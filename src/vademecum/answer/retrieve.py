@@ -309,7 +309,7 @@ class Retriever:
         about: ConceptMatcher,
         population: Population | None = None,
         prefer: re.Pattern[str] | None = None,
-        max_studies: int = 5,
+        max_studies: int = 3,
         relevance_floor: float = 0.5,
     ) -> tuple[Study, ...]:
         """The studies an article's research section quotes: among those relevant to ``query`` (a best

@@ -44,8 +44,8 @@ from vademecum.services.runtime import Runtime, Vocabulary
 MAX_ARTICLE_DRUGS = 6
 # Questions about giving a treatment, whose research section prefers studies of giving one.
 TREATMENT_INTENTS = frozenset({Intent.MANAGEMENT, Intent.COMPARISON, Intent.DOSING})
-MAX_INDICATED_LABELS = 4
-MAX_MISSING_LABELS = 4
+MAX_INDICATED_LABELS = 3
+MAX_MISSING_LABELS = 2
 # How many descriptors below a condition MeSH is read for narrower terms, and the words that do not
 # tell one condition from another.
 MAX_NARROWER = 200
