@@ -319,7 +319,10 @@ class Composer:
             if "approved" in s.text.casefold()
             and not sentences.introduces_list(s.text)
             and (self.matcher.empty or self.matcher.matches(s.text))
-        ][:3]
+        ]
+        # A page may list one approval twice (under two headings): it is quoted once.
+        unique = list({sentence.text: sentence for sentence in reversed(approvals)}.values())
+        approvals = sorted(unique, key=approvals.index)[:3]
         return DrugLabelBlock(drug, None, (), (), missing_label_note=note, drug_information=tuple(approvals))
 
     # -- doses ------------------------------------------------------------------------------

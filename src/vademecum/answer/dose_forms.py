@@ -22,7 +22,8 @@ RANGE_SEP = r"\s*(?:-|–|—|to)\s*"
 UNIT_PATTERN = (
     r"(?P<unit>(?P<base>milligrams?|micrograms?|grams?|mcg|µg|μg|ug|mg|ng|gm|meq|mmol|units?|"
     r"international\s+units|million\s+units|mci|mbq|gbq|ml|(?-i:IU|MU)|(?<!\S)(?-i:g|U))"
-    r"(?P<per>\s*/\s*(?:kg|m2|m²|m\(2\)|m\^2)|\s+per\s+(?:kg|m2|m²|square\s+met(?:er|re)))?"
+    # "mg/m 2": a label's superscript 2 flattened to text with a space before it.
+    r"(?P<per>\s*/\s*(?:kg|m2|m²|m\(2\)|m\^2|m\s2(?!\d|[.,]\d))|\s+per\s+(?:kg|m2|m²|square\s+met(?:er|re)))?"
     r"(?:\s*/\s*dose)?"
     r"(?P<rate>\s*/\s*(?:day|d|24\s*h(?:ours?)?)|\s+per\s+day|\s*/\s*(?:week|wk)|\s+per\s+week)?)"
     r"(?![\w/²]|-[^\W\d_]|\s+(?:[mdµμn]?L|m)\s*-\s*\d)"

@@ -24,7 +24,18 @@ _DIGIT = re.compile(r"\d")
 # How far into a subsection's text a heading the reader did not split off may reach.
 HEADING_CHARS = 120
 # "The recommended dose", "Recommended Dosage", "The recommended LUTATHERA dosage".
-_RECOMMENDED_DOSE = re.compile(r"\b(?:recommended|usual)\s+(?:[\w®-]+\s+){0,2}?(?:dose|dosage)\b", re.IGNORECASE)
+_RECOMMENDED_DOSE = re.compile(
+    r"\b(?:recommended|usual|initial|starting)\s+(?:[\w®-]+\s+){0,2}?(?:dose|dosage)\b"
+    r"|\bdos(?:e|age|ing)\s+(?:recommendations?|information)\b",
+    re.IGNORECASE,
+)
+# An indication is stated as one: "… is indicated for …".
+_INDICATED = re.compile(r"\bindicated\b", re.IGNORECASE)
+# A sentence or heading saying what the drug is not for.
+_NOT_FOR = re.compile(
+    r"\bnot\s+(?:been\s+)?(?:indicated|recommended|effective|established|approved)\b|\blimitations?\s+of\s+use\b",
+    re.IGNORECASE,
+)
 _MODIFICATION = re.compile(r"\b(?:modification|adjustment|reduction|impairment|interruption)s?\b", re.IGNORECASE)
 
 
@@ -69,13 +80,19 @@ def label_indication(label: LabelEvidence, matcher: ConceptMatcher) -> LabelIndi
 
 
 def _first_naming(passages: Sequence[Evidence], matcher: ConceptMatcher) -> tuple[Evidence, tuple[int, int]] | None:
+    """The first passage with a sentence that names the condition as an indication, and that sentence:
+    a label's Limitations of Use ("… is not indicated for …") name conditions the drug is not for."""
     for passage in passages:
-        if not matcher.matches(f"{' '.join(passage.section_path[1:])} {passage.text}"):
+        heading = " ".join(passage.section_path[1:])
+        if _NOT_FOR.search(heading) or not matcher.matches(f"{heading} {passage.text}"):
             continue
         spans = sentences.split_sentences(passage.text)
-        naming = next((s for s in spans if matcher.matches(s.text)), spans[0] if spans else None)
-        if naming is not None:
-            return passage, (naming.start, naming.end)
+        naming = [s for s in spans if matcher.matches(s.text)]
+        if not naming and matcher.matches(heading):
+            naming = spans[:1]
+        chosen = next((s for s in naming if _INDICATED.search(s.text) and not _NOT_FOR.search(s.text)), None)
+        if chosen is not None:
+            return passage, (chosen.start, chosen.end)
     return None
 
 
@@ -99,8 +116,10 @@ def _dose_for(
     """The dosage subsection for the indication, the passage stating its dose and the dose's span.
 
     In order: the subsection whose heading names the condition; a row naming it in a dosage table
-    ("Indication | Recommended Dosage"); the subsection whose text opens by naming it (a heading read
-    into the text); for a label with one indication, its recommended dosage; the Highlights' line for it.
+    ("Indication | Recommended Dosage"); for a label with a single recommended dosage subsection, that
+    one (its dose is for every indication); the subsection whose text opens by naming the condition (a
+    heading read into the text); the Highlights' line for it; for a label with a single indication, the
+    first recommended, usual or starting dose anywhere in its dosage section (older labels number none).
     """
     by_number: dict[str, list[Evidence]] = {}
     highlights: list[Evidence] = []
@@ -117,13 +136,6 @@ def _dose_for(
             passage, span = _first_dose(group)
             if passage is not None:
                 return group, passage, span
-    if single:
-        for group in groups:
-            heading = " ".join(group[0].section_path[1:]) or group[0].text[:HEADING_CHARS]
-            if _RECOMMENDED_DOSE.search(heading) and not _modifies(group):
-                passage, span = _first_dose(group)
-                if passage is not None:
-                    return group, passage, span
     for group in groups:
         for passage in group:
             caption = passage.text.split("\n", 1)[0]
@@ -131,12 +143,31 @@ def _dose_for(
                 row = _table_row(passage.text, terms)
                 if row is not None:
                     return group, passage, row
+    recommended = [
+        group
+        for group in groups
+        if _RECOMMENDED_DOSE.search(" ".join(group[0].section_path[1:]) or group[0].text[:HEADING_CHARS])
+        and not _modifies(group)
+    ]
+    if len(recommended) == 1:
+        # Within it, a sentence naming the condition is the dose for it when doses differ by indication.
+        group = recommended[0]
+        passage, span = _first_dose(group, terms)
+        # The text states the dose; a table beside it often breaks it down by weight or titration step.
+        for candidates in ([p for p in group if p.block != "table"], group):
+            if passage is None:
+                passage, span = _first_dose(candidates)
+        if passage is not None:
+            return group, passage, span
     for group in groups:
         if terms.matches(group[0].text[:HEADING_CHARS]) and not _modifies(group):
             passage, span = _first_dose(group)
             if passage is not None:
                 return group, passage, span
     passage, span = _first_dose(highlights, terms)
+    if passage is None and single:
+        unnumbered = [p for p in label.passages if p.section_code == DOSAGE]
+        passage, span = _first_dose(unnumbered, recommended=True)
     return ([passage] if passage else []), passage, span
 
 
@@ -157,14 +188,21 @@ def _table_row(text: str, terms: ConceptMatcher) -> tuple[int, int] | None:
 
 
 def _first_dose(
-    passages: Sequence[Evidence], terms: ConceptMatcher | None = None
+    passages: Sequence[Evidence], terms: ConceptMatcher | None = None, *, recommended: bool = False
 ) -> tuple[Evidence | None, tuple[int, int] | None]:
-    """The first sentence stating a dose (naming the condition too, with ``terms``)."""
+    """The first sentence stating a dose (naming the condition too, with ``terms``; saying it is the
+    recommended, usual or starting one, with ``recommended``)."""
     for passage in passages:
         # Splitting into sentences costs more than these checks of the whole passage.
         if not _DIGIT.search(passage.text) or (terms is not None and not terms.matches(passage.text)):
             continue
+        if recommended and not _RECOMMENDED_DOSE.search(passage.text):
+            continue
         for span in sentences.split_sentences(passage.text):
-            if dosing.parse_doses(span.text) and (terms is None or terms.matches(span.text)):
+            if (
+                dosing.parse_doses(span.text)
+                and (terms is None or terms.matches(span.text))
+                and (not recommended or _RECOMMENDED_DOSE.search(span.text))
+            ):
                 return passage, (span.start, span.end)
     return None, None

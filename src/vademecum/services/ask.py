@@ -231,9 +231,8 @@ def _label_blocks(
     then the guideline's agents).
 
     A label indicated for the condition is quoted for that indication: its boxed warning, the indication
-    and the dose for it. A drug the article names whose label is for other conditions is quoted only when
-    the question names it or the label mentions the question's concepts; a drug with no label in the
-    corpus says so, with its NCI drug information when indexed.
+    and the dose for it. A label for other conditions is quoted only for a drug the question names; a
+    drug with no label in the corpus says so, with its NCI drug information when indexed.
     """
     indicated = indication_matcher(question, vocabulary)
     named = [c.name for c in question.drugs]
@@ -257,9 +256,10 @@ def _label_blocks(
         basis = LabelBasis.QUESTION if drug in named else LabelBasis.GUIDELINE
         if found is not None:
             labelled.append(composer.indication_block(found, basis))
-        elif drug in named or matcher.empty or any(matcher.matches(p.text) for p in label.passages):
+        elif drug in named:
             labelled.append(composer.label_block(label))
         else:
+            # A label for other conditions says nothing about this one: it is left out.
             continue
         used.add(label.document.id)
         check.add(drug, label, found)
