@@ -56,6 +56,7 @@ DRUG_CLASS_TREE = "D27"
 CANDIDATE_POOL = 200
 GROUPED_POOL = 80
 UNSTATED_DESIGN = "Design not stated"
+_DIGIT = re.compile(r"\d")
 LABEL_SENTENCES_PER_SECTION = 4
 BOXED_WARNING_SENTENCES = 1
 DOSAGE_SECTION_NUMBER = "2"
@@ -335,6 +336,8 @@ class Composer:
     ) -> Bullet:
         """The bullet with a note for each dose it states, checked against the drug's label; ``dates`` gives
         the date of each quoted document (by document id), shown beside a dose that differs."""
+        if not any(_DIGIT.search(sentence.text) for sentence in bullet.sentences):
+            return bullet  # no amount, no dose
         names = [c.name for c in self.question.drugs]
         names += [m.name for s in bullet.sentences for m in self.drugs.find(s.text)]
         notes = []

@@ -108,9 +108,9 @@ class ConceptMatcher:
         after "non-" ("non-small cell lung cancer" does not mention small cell lung cancer)."""
         patterns = []
         for terms in groups:
-            words = sorted({t.strip() for t in terms if len(t.strip()) >= 3}, key=len, reverse=True)
+            words = {t.strip().casefold() for t in terms if len(t.strip()) >= 3}
             if words:
-                alternation = "|".join(re.escape(w) for w in words)
+                alternation = _trie_pattern(words)
                 # "non-" names the complement: "non-Hodgkin lymphoma" is not "Hodgkin lymphoma".
                 patterns.append(re.compile(rf"(?<!\w)(?<!non-)(?<!non )(?:{alternation})(?!\w)", re.IGNORECASE))
         return cls(tuple(patterns))
@@ -401,7 +401,7 @@ class Retriever:
         )
 
     def labels_indicated(
-        self, query: str, indicated: ConceptMatcher, *, most: int, exclude: Iterable[str] = (), limit: int = 1000
+        self, query: str, indicated: ConceptMatcher, *, most: int, exclude: Iterable[str] = (), limit: int = 300
     ) -> list[LabelEvidence]:
         """Up to ``most`` labels whose Indications and Usage names the condition ``indicated`` stands for,
         newest first, one per drug (its newest such label), none of the documents ``exclude``; each named
@@ -475,6 +475,30 @@ class Retriever:
     @staticmethod
     def _stored_evidence(passages: Sequence[EvidencePassage], document: EvidenceDocument) -> list[Evidence]:
         return [make_evidence(passage, document, 0.0) for passage in passages]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regular expression matching any of ``words``, factored by common prefixes.
+
+    A flat alternation of hundreds of terms (a condition's MeSH entry terms and narrower terms) is tried
+    term by term at every position of a text; factored, each position costs about one term's length.
+    Longer words are tried before their prefixes, so the longest term at a position matches.
+    """
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
 
 
 def _indicated_for(label: LabelEvidence, indicated: ConceptMatcher) -> bool:

@@ -49,6 +49,7 @@ MAX_MISSING_LABELS = 2
 # How many descriptors below a condition MeSH is read for narrower terms, and the words that do not
 # tell one condition from another.
 MAX_NARROWER = 200
+INDICATION_WORD = "indicated"
 GENERIC_CONDITION_WORDS = frozenset(
     {"tumor", "tumour", "neoplasm", "cancer", "carcinoma", "disease", "syndrome", "disorder", "malignant", "cell"}
 )
@@ -265,7 +266,9 @@ def _label_blocks(
         check.add(drug, label, found)
     # A question about a named drug is answered about that drug, not every drug for the condition.
     if question.population.human and not named:
-        query = " ".join(c.name for c in question.conditions) or retrieval_query(question)
+        # The condition as asked and as MeSH names it, and the word every indication states.
+        named_as = dict.fromkeys(word for c in question.conditions for word in (c.text, c.name))
+        query = " ".join([*named_as, INDICATION_WORD]) if named_as else retrieval_query(question)
         for label in retriever.labels_indicated(query, indicated, most=MAX_INDICATED_LABELS, exclude=used):
             found = label_indication(label, indicated)
             if found is not None:

@@ -32,6 +32,8 @@ _EXTRA_STOPWORDS = frozenset(_EXTRA_STOPWORD_LIST.split())
 
 # Punctuation that may sit between the words of one name: hyphens, slashes, apostrophes, and the
 # commas of combination products ("abacavir, dolutegravir, and lamivudine"). Anything else ends it.
+# Texts whose drug mentions are kept (about a thousand articles' worth of sentences).
+FIND_CACHE_SIZE = 20_000
 _NAME_JOINERS = frozenset(" \t\n\r\u00a0-\u2010\u2011\u2012\u2013'\u2019/+,")
 
 
@@ -128,6 +130,8 @@ class DrugLexicon:
         self._tables = tables
         self._mesh = mesh
         self._mesh_ids: dict[str, str | None] = {}
+        # One article reads a sentence several times (grouping, drug names, doses): found once.
+        self._found = functools.lru_cache(maxsize=FIND_CACHE_SIZE)(self._find)
 
     @classmethod
     def load(cls, mesh: MeshVocabulary | None = None) -> DrugLexicon:
@@ -140,6 +144,9 @@ class DrugLexicon:
 
     def find(self, text: str) -> list[DrugMention]:
         """Drug names in ``text``, left to right, longest name first at each position, no overlaps."""
+        return list(self._found(text))
+
+    def _find(self, text: str) -> tuple[DrugMention, ...]:
         tokens = words(text)
         found = []
         position = 0
@@ -157,7 +164,7 @@ class DrugLexicon:
                     break
             else:
                 position += 1
-        return found
+        return tuple(found)
 
     def names_for(self, name: str) -> tuple[str, ...]:
         """Every name of the drug called ``name`` (generic or brand, any case), generic first; () if unknown."""
