@@ -173,7 +173,7 @@ def test_unanswerable_question_gets_an_honest_article(articles: dict[str, Articl
     assert not article.sufficient
     assert article.references == ()
     assert "searched 249 guideline documents" in article.guidelines.empty_note
-    assert "searched 4,636 research abstracts" in article.research.empty_note
+    assert "searched 4,636 research articles (abstracts and full texts)" in article.research.empty_note
     assert article.labels.empty_note is not None
 
 

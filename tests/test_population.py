@@ -115,7 +115,8 @@ def test_a_veterinary_question_gets_an_honest_article_without_human_evidence(
         f"No FDA drug label in the indexed sources addresses {animals}; searched 0 FDA drug labels."
     )
     assert article.research.empty_note == (
-        f"No research in the indexed sources addresses this question in {animals}; searched 45 research abstracts."
+        f"No research in the indexed sources addresses this question in {animals}; "
+        "searched 45 research articles (abstracts and full texts)."
     )
 
 

@@ -55,7 +55,7 @@ GENERIC_CONDITION_WORDS = frozenset(
 )
 
 DISCLAIMER = (
-    "Vademecum quotes published guidelines, FDA drug labels and research abstracts and links every "
+    "Vademecum quotes published guidelines, FDA drug labels and research articles and links every "
     "statement to its source. It is a reference for health professionals, not a substitute for clinical "
     "judgement, and it does not give advice about any individual patient. Check doses against the current "
     "label and local protocols before prescribing."
@@ -310,7 +310,7 @@ class LabelDoses:
 KIND_NAMES = {
     "guideline": "guideline documents",
     "drug_label": "FDA drug labels",
-    "research": "research abstracts",
+    "research": "research articles (abstracts and full texts)",
     "drug_information": "NCI drug information pages",
 }
 
