@@ -90,6 +90,8 @@ def test_net_shows_everolimus_and_lutathera_with_their_neuroendocrine_indication
     everolimus = block_of(net, "Everolimus")
     # Everolimus has two labels here; the one indicated for the question's condition is quoted.
     assert (everolimus.document_id, everolimus.brand) == (AFINITOR, "Afinitor")
+    # The guideline names everolimus (once), so its label comes with the guideline's drugs.
+    assert everolimus.basis is LabelBasis.GUIDELINE
     assert quote_of(everolimus, INDICATIONS).number == "1.2"
     assert "neuroendocrine tumors of pancreatic origin" in quote_of(everolimus, INDICATIONS).sentences[0].text
     dosage = quote_of(everolimus, DOSAGE)

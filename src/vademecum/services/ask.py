@@ -226,8 +226,9 @@ def _label_blocks(
     vocabulary: Vocabulary,
 ) -> tuple[list[DrugLabelBlock], LabelDoses]:
     """Label blocks, in this order: the drugs the question names and the drugs the guideline names that
-    have a label here; when the question names no drug, the other drugs whose label is indicated for the
-    question's condition, newest label first; then a few of the drugs named that have no label here
+    have a label here (its agents and prominent drugs, then any other drug it mentions whose label is
+    indicated for the condition); when the question names no drug, the other drugs whose label is
+    indicated for the question's condition, newest label first; then a few of the drugs named that have no label here
     (those the question names, then those whose NCI drug information lists an approval for the condition,
     then the guideline's agents).
 
@@ -269,11 +270,23 @@ def _label_blocks(
         # The condition as asked and as MeSH names it, and the word every indication states.
         named_as = dict.fromkeys(word for c in question.conditions for word in (c.text, c.name))
         query = " ".join([*named_as, INDICATION_WORD]) if named_as else retrieval_query(question)
-        for label in retriever.labels_indicated(query, indicated, most=MAX_INDICATED_LABELS, exclude=used):
+        # Drugs the guideline mentions once (too few to be prominent) still come before the others.
+        mentioned = {m.name.casefold() for s in guidelines.sentences for m in vocabulary.drugs.find(s.text)}
+        others: list[DrugLabelBlock] = []
+        most = MAX_INDICATED_LABELS + MAX_ARTICLE_DRUGS
+        for label in retriever.labels_indicated(query, indicated, most=most, exclude=used):
             found = label_indication(label, indicated)
-            if found is not None:
-                labelled.append(composer.indication_block(found, LabelBasis.INDICATION))
-                check.add(label.drug, label, found)
+            if found is None:
+                continue
+            names = (*label.document.generic_names, *label.document.brand_names)
+            if any(m.name.casefold() in mentioned for name in names for m in vocabulary.drugs.find(name)):
+                labelled.append(composer.indication_block(found, LabelBasis.GUIDELINE))
+            elif len(others) < MAX_INDICATED_LABELS:
+                others.append(composer.indication_block(found, LabelBasis.INDICATION))
+            else:
+                continue
+            check.add(label.drug, label, found)
+        labelled.extend(others)
     # Drugs the question names first, then those with an approval for the condition on record.
     missing.sort(key=lambda block: (block.drug not in named, not block.drug_information, block.drug not in agents))
     return [*labelled, *missing[:MAX_MISSING_LABELS]], check
