@@ -279,9 +279,10 @@ def _label_blocks(
             if found is None:
                 continue
             names = (*label.document.generic_names, *label.document.brand_names)
-            if any(m.name.casefold() in mentioned for name in names for m in vocabulary.drugs.find(name)):
+            in_guideline = any(m.name.casefold() in mentioned for name in names for m in vocabulary.drugs.find(name))
+            if in_guideline and len(labelled) < MAX_ARTICLE_DRUGS:
                 labelled.append(composer.indication_block(found, LabelBasis.GUIDELINE))
-            elif len(others) < MAX_INDICATED_LABELS:
+            elif not in_guideline and len(others) < MAX_INDICATED_LABELS:
                 others.append(composer.indication_block(found, LabelBasis.INDICATION))
             else:
                 continue
