@@ -71,6 +71,7 @@ from lxml import etree
 
 from vademecum.errors import ReaderError
 from vademecum.records import DocumentKind, Passage, Section, SourceDocument, SourceRecord
+from vademecum.sources.xml_document import calendar_date, read_xml
 
 READER_NAME: str = "jats"
 READER_VERSION: str = "1"
@@ -84,7 +85,6 @@ RCT = "Randomized Controlled Trial"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _MML = "{http://www.w3.org/1998/Math/MathML}"
-_CHUNK = 1 << 16
 _SNIFF_ROOT = re.compile(rb"<article[\s>]")
 
 # Never text of a passage: pictures, media, alternative renderings of a formula, identifiers.
@@ -181,22 +181,7 @@ def parse(handle: BinaryIO, source: str) -> Iterator[SourceRecord]:
 
 
 def _read_xml(handle: BinaryIO, source: str) -> etree._Element:
-    # The DTD is neither loaded nor fetched and entities are not resolved: an article is data,
-    # never a request. huge_tree stays off, so a pathological file fails instead of exhausting memory.
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
-    )
-    size = 0
-    try:
-        while chunk := handle.read(_CHUNK):
-            size += len(chunk)
-            parser.feed(chunk)
-        if not size:
-            raise ReaderError(source, "empty file")
-        root = parser.close()
-    except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
-        raise ReaderError(source, f"malformed XML at line {line}: {exc.msg}") from exc
+    root = read_xml(handle, source)
     if root.tag != "article":
         raise ReaderError(source, f"not a JATS article: root element is <{etree.QName(root).localname}>")
     return root
@@ -341,10 +326,10 @@ def parse_date(meta: etree._Element) -> tuple[int | None, dt.date | None]:
     ordered = [dates[kind] for kind in _DATE_TYPES if kind in dates]
     year = next((y for y, _m, _d in ordered if y is not None), None)
     for y, m, d in ordered:
-        if (full := _date(y, m, d)) is not None:
+        if (full := calendar_date(y, m, d)) is not None:
             return year, full
     for y, m, _d in ordered:
-        if y is not None and y == year and (first := _date(y, m, 1)) is not None:
+        if y is not None and y == year and (first := calendar_date(y, m, 1)) is not None:
             return year, first
     return year, None
 
@@ -597,12 +582,3 @@ def _month(text: str | None) -> int | None:
     if _is_number(text):
         return int(text) if 1 <= int(text) <= 12 else None
     return _MONTHS.get(text[:3].lower())
-
-
-def _date(year: int | None, month: int | None, day: int | None) -> dt.date | None:
-    if year is None or month is None or day is None:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None

@@ -33,6 +33,7 @@ from lxml import etree
 
 from vademecum.errors import ReaderError
 from vademecum.records import DeletedDocument, DocumentKind, MeshHeading, Passage, SourceDocument, SourceRecord
+from vademecum.sources.xml_document import calendar_date
 
 READER_NAME: str = "medline"
 READER_VERSION: str = "1"
@@ -233,15 +234,15 @@ def _publication_date(article: etree._Element | None) -> tuple[int | None, dt.da
         match = _MEDLINE_DATE_START.search(parts.get("MedlineDate") or "")
         if match:
             year, month = int(match.group(1)), _month(match.group(2))
-    date = _date(year, month, day)
+    date = calendar_date(year, month, day)
     if date is None or year is None:
         article_date = article.find("ArticleDate")
         if article_date is not None:
             electronic = {child.tag: child.text for child in article_date}
             electronic_year = _int(electronic.get("Year"))
             year = year if year is not None else electronic_year
-            date = _date(electronic_year, _month(electronic.get("Month")), _int(electronic.get("Day")))
-    return year, date or _date(year, month, 1)
+            date = calendar_date(electronic_year, _month(electronic.get("Month")), _int(electronic.get("Day")))
+    return year, date or calendar_date(year, month, 1)
 
 
 def parse_authors(article: etree._Element | None) -> tuple[str, ...]:
@@ -405,12 +406,3 @@ def _month(text: str | None) -> int | None:
     if number is not None:
         return number if 1 <= number <= 12 else None
     return _MONTHS.get(text.strip()[:3].lower())
-
-
-def _date(year: int | None, month: int | None, day: int | None) -> dt.date | None:
-    if year is None or month is None or day is None:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None

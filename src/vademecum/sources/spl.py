@@ -42,6 +42,7 @@ from vademecum.sources.label_sections import (
     split_last_sentence,
     title_from_code_name,
 )
+from vademecum.sources.xml_document import read_xml
 
 READER_NAME: str = "spl"
 READER_VERSION: str = "1"
@@ -50,7 +51,6 @@ HIGHLIGHTS = "Highlights"
 
 _NS = "urn:hl7-org:v3"
 _N = {"v": _NS}
-_CHUNK = 1 << 16
 _BLOCK_TAGS = frozenset({"paragraph", "list", "table"})
 _EMPHASIS = frozenset({"bold", "underline", "italics"})
 _INLINE_IN_HEADING = frozenset({"content", "sup", "sub"})
@@ -75,21 +75,7 @@ def parse(handle: BinaryIO, source: str) -> Iterator[SourceRecord]:
 
 
 def _read_xml(handle: BinaryIO, source: str) -> etree._Element:
-    # Entities are not resolved and nothing is fetched: a label is data, never a request.
-    # huge_tree stays off so that a pathological file fails with a ReaderError instead of
-    # exhausting memory; real labels are well under its limits.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True)
-    size = 0
-    try:
-        while chunk := handle.read(_CHUNK):
-            size += len(chunk)
-            parser.feed(chunk)
-        if not size:
-            raise ReaderError(source, "empty file")
-        root = parser.close()
-    except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
-        raise ReaderError(source, f"malformed XML at line {line}: {exc.msg}") from exc
+    root = read_xml(handle, source)
     if root.tag != f"{{{_NS}}}document":
         raise ReaderError(source, f"not an SPL document: root element is <{etree.QName(root).localname}>")
     return root
