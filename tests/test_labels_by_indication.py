@@ -11,7 +11,9 @@ import datetime as dt
 import pytest
 
 from vademecum.answer.article import Article, DrugLabelBlock, LabelBasis, LabelCheck, LabelSectionQuote
+from vademecum.answer.indications import LabelIndication, label_indication
 from vademecum.answer.render import to_html, to_markdown
+from vademecum.answer.retrieve import Retriever
 from vademecum.answer.understand import understand
 from vademecum.evidence.grading import EvidenceLevel
 from vademecum.evidence.store import document_passages
@@ -160,3 +162,53 @@ def test_research_is_one_bullet_per_study_strongest_design_first_newest_first(de
                 headings = {p.section_path[-1] for p in document_passages(session, source.document_id)}
                 if any("conclu" in heading.casefold() for heading in headings):
                     assert "conclu" in (bullet.study.section or "").casefold(), (source.document_id, headings)
+
+
+def indication_for(runtime: Runtime, question_text: str, drug: str) -> LabelIndication | None:
+    """What the label the article would quote for ``drug`` says about the question's condition."""
+    vocabulary = runtime.vocabulary
+    question = understand(question_text, vocabulary.mesh, vocabulary.abbreviations, vocabulary.drugs)
+    matcher = indication_matcher(question, vocabulary)
+    with runtime.session() as session:
+        retriever = Retriever(runtime.index, session, matcher)
+        label = retriever.label_for(drug, vocabulary.drugs.names_for(drug), matcher)
+        assert label is not None
+        return label_indication(label, matcher)
+
+
+@pytest.mark.parametrize(
+    ("question", "drug", "section", "dose"),
+    [
+        # Several indications, one recommended dose for them all (Zelboraf: melanoma, Erdheim-Chester).
+        (
+            "What is the treatment for melanoma?",
+            "Vemurafenib",
+            "2.2",
+            "960 mg (four 240 mg tablets) orally every 12 hours",
+        ),
+        # A label without numbered subsections states its starting dose in its dosage section (Glynase).
+        (
+            "What is the treatment for type 2 diabetes?",
+            "Glyburide",
+            None,
+            "starting dose of GLYNASE PresTab is 1.5 mg to 3 mg daily",
+        ),
+        # The subsection for the indication, read with its "mg/m 2" (Rituxan: NHL, CLL, RA …).
+        ("What is the treatment for chronic lymphocytic leukemia?", "Rituximab", "2.3", "375 mg/m 2 the day prior"),
+    ],
+)
+def test_the_dose_is_the_one_the_label_gives_for_the_indication(
+    demo_runtime: Runtime, question: str, drug: str, section: str | None, dose: str
+):
+    found = indication_for(demo_runtime, question, drug)
+    assert found is not None and found.dose_passage is not None and found.dose_sentence is not None
+    assert found.dose_passage.section_number == section
+    start, end = found.dose_sentence
+    assert dose in found.dose_passage.text[start:end]
+
+
+def test_a_limitation_of_use_is_no_indication(demo_runtime: Runtime):
+    # Revlimid's label names chronic lymphocytic leukemia only to say it is not indicated for it.
+    assert (
+        indication_for(demo_runtime, "What is the treatment for chronic lymphocytic leukemia?", "Lenalidomide") is None
+    )

@@ -3,10 +3,11 @@
 A label lists its indications as numbered subsections of section 1 ("1.2 Neuroendocrine Tumors (NET)")
 and, for most drugs with several, gives each its own dosage subsection of section 2 ("2.3 Recommended
 Dosage for Neuroendocrine Tumors (NET)"); the first dose in the label is often for another indication.
-:func:`label_indication` finds the indication passage that names the condition (by the question's MeSH
-entry terms and narrower terms, and by the abbreviation the label itself defines for it, "Merkel cell
-carcinoma (MCC)"), then the dosage subsection that names the same condition; a label with a single
-indication has one recommended dosage, which serves.
+:func:`label_indication` finds the sentence of section 1 that states an indication ("… is indicated for
+…") for the condition (by the question's MeSH entry terms and narrower terms), never a Limitations of Use
+sentence saying the drug is not for it; then the dose for that indication: the dosage subsection or table
+row naming the condition (also by the abbreviation the label defines for it, "Merkel cell carcinoma
+(MCC)"), or the one recommended dosage a label gives for all its indications.
 """
 
 from __future__ import annotations
