@@ -24,7 +24,7 @@ CONCLUSIONS = re.compile(r"conclu|interpretation|implications", re.IGNORECASE)
 RESULTS = re.compile(r"\bresults?\b|\bfindings\b|\boutcomes?\b", re.IGNORECASE)
 # "A total of 412 patients were randomised", "we enrolled 1,209 women": the study's size as it is stated.
 _SIZE = re.compile(
-    r"\b(?:\d{1,3}(?:,\d{3})+|\d+)\s+(?:[A-Za-z-]+\s+){0,3}?"
+    r"\b(?P<n>\d{1,3}(?:,\d{3})+|\d{1,7})\s+(?:[A-Za-z-]+\s+){0,3}?"
     r"(?:patients|participants|subjects|women|men|children|adults|infants|individuals|volunteers|people|persons)\b"
 )
 _ENROLMENT = re.compile(
@@ -67,17 +67,21 @@ def study_quote(study: Study, question_words: set[str]) -> StudyQuote | None:
 
 
 def study_size(study: Study) -> str | None:
-    """How many took part, as the abstract (else the text) says it when stating enrolment ("412 patients")."""
-    ordered = sorted(study.passages, key=lambda p: not _in_abstract(p))
-    for passage in ordered:
-        # A full text has hundreds of passages: only those stating both are split into sentences.
-        if not (_ENROLMENT.search(passage.text) and _SIZE.search(passage.text)):
-            continue
-        for span in sentences.split_sentences(passage.text):
-            if _ENROLMENT.search(span.text):
-                size = _SIZE.search(span.text)
-                if size is not None:
-                    return size.group(0)
+    """How many took part, as the abstract (else the text) says it in a sentence stating enrolment
+    ("412 patients"): the largest such number, since subgroups and arms are stated the same way."""
+    abstract = [p for p in study.passages if _in_abstract(p)]
+    body = [p for p in study.passages if not _in_abstract(p)]
+    for passages in (abstract, body):
+        found: list[tuple[int, str]] = []
+        for passage in passages:
+            # A full text has hundreds of passages: only those stating both are split into sentences.
+            if not (_ENROLMENT.search(passage.text) and _SIZE.search(passage.text)):
+                continue
+            for span in sentences.split_sentences(passage.text):
+                if _ENROLMENT.search(span.text):
+                    found.extend((int(m.group("n").replace(",", "")), m.group(0)) for m in _SIZE.finditer(span.text))
+        if found:
+            return max(found)[1]
     return None
 
 

@@ -201,7 +201,7 @@ class Retriever:
         best = max(doc_scores.values())
         documents = store.documents_by_id(self.session, (d for d, score in doc_scores.items() if score >= 0.5 * best))
         candidates = list(documents.values())
-        intent_title = _words_pattern(section_words) if section_words else None
+        intent_title = words_pattern(section_words) if section_words else None
         candidates.sort(
             key=lambda d: (
                 d.audience != Audience.HEALTH_PROFESSIONAL.value,
@@ -255,7 +255,7 @@ class Retriever:
         self, found: list[Evidence], documents: Sequence[EvidenceDocument], section_words: Sequence[str], limit: int
     ) -> list[Evidence]:
         """Add the documents' passages under headings naming the asked-about content, scored below the hits."""
-        pattern = _words_pattern(section_words)
+        pattern = words_pattern(section_words)
         have = {e.passage_id for e in found}
         wanted = [
             passage_id
@@ -519,7 +519,7 @@ def _drug_name(generic: str) -> str:
     )
 
 
-def _words_pattern(words: Sequence[str]) -> re.Pattern[str]:
+def words_pattern(words: Sequence[str]) -> re.Pattern[str]:
     """Matches any of ``words`` at the start of a word (they may be stems: "therap", "diagnos")."""
     return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.IGNORECASE)
 

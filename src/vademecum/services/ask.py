@@ -31,7 +31,7 @@ from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
 from vademecum.answer.dosing import LabelDoseSource, extract_label_doses, is_dosage_passage
 from vademecum.answer.indications import LabelIndication, label_indication
 from vademecum.answer.outline import GIVING, SECTION_WORDS, build_outline
-from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence
+from vademecum.answer.retrieve import ConceptMatcher, Evidence, LabelEvidence, Retriever, make_evidence, words_pattern
 from vademecum.answer.understand import Concept, Intent, Question, understand
 from vademecum.answer.verify import verify_article
 from vademecum.errors import VademecumError
@@ -138,8 +138,9 @@ def _compose(
         [c.name for c in question.drugs],
     )
     guidelines = composer.guideline_section(choice.documents, choice.passages, outline)
-    prefer = GIVING if question.intent in TREATMENT_INTENTS else None
-    studies = retriever.studies(query, about=topic, population=question.population, prefer=prefer)
+    # Studies whose title is about what the question asks come first among those on its topic.
+    prefer = GIVING if question.intent in TREATMENT_INTENTS else words_pattern(SECTION_WORDS[question.intent])
+    studies = retriever.studies(query, about=matcher, population=question.population, prefer=prefer)
     research = composer.research_section(studies)
     blocks, check = _label_blocks(question, guidelines, research, retriever, composer, matcher, vocabulary)
     dates = {d.id: d.date for d in choice.documents}
