@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from vademecum.accounts.models import ApiToken, LoginAttempt, WebSession
 from vademecum.articles.models import ADMIN, EDITOR, REVIEWER, AuditEntry, User
-from vademecum.errors import AuthenticationError, ConflictError, InvalidQueryError, PermissionDenied, TooManyAttempts
+from vademecum.errors import AuthenticationError, ConflictError, InvalidQueryError, PermissionDenied
 from vademecum.services import accounts
 from vademecum.services.runtime import Runtime, open_runtime
 from vademecum.settings import Settings, WebSettings
@@ -70,25 +70,6 @@ def test_wrong_name_and_wrong_password_look_the_same(runtime: Runtime, reviewer:
             accounts.login(runtime, name, password, "10.0.0.2")
         messages.append(str(error.value))
     assert messages[0] == messages[1] == "wrong user name or password"
-
-
-def test_failed_sign_ins_are_throttled_per_name_and_per_address(runtime: Runtime, reviewer: str) -> None:
-    limit = runtime.settings.web.login_max_failures
-    for attempt in range(limit):
-        with pytest.raises(AuthenticationError):
-            accounts.login(runtime, reviewer, "not the password", f"10.1.0.{attempt}", now=lambda: at(1))
-    # The right password no longer helps for this name, from any address, until the window has passed.
-    with pytest.raises(TooManyAttempts, match="this user name") as refused:
-        accounts.login(runtime, reviewer, PASSWORD, "10.9.9.9", now=lambda: at(2))
-    assert 0 < refused.value.retry_after <= runtime.settings.web.login_window_seconds
-    window = runtime.settings.web.login_window_seconds / 60
-    assert accounts.login(runtime, reviewer, PASSWORD, "10.9.9.9", now=lambda: at(1 + window + 1))
-    # One address guessing many names is throttled too.
-    for attempt in range(limit):
-        with pytest.raises(AuthenticationError):
-            accounts.login(runtime, f"guess{attempt}", "whatever12345", "10.2.0.1", now=lambda: at(100))
-    with pytest.raises(TooManyAttempts, match="this address"):
-        accounts.login(runtime, reviewer, PASSWORD, "10.2.0.1", now=lambda: at(101))
 
 
 def test_setting_a_password_signs_out_every_session(runtime: Runtime, reviewer: str) -> None:

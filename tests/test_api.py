@@ -201,8 +201,9 @@ def test_refused_requests_write_nothing(world: World, action: str) -> None:
         assert audit_rows(world.runtime) == before_rows
         assert review_status(world.runtime, world.article_id) == before_state
 
-    spoken = action.replace("_", " ")
-    refused_with(403, f"an anonymous reader may not {spoken}")
+    # Who may act is decided before the state (tests/security/test_authorization_first.py): anonymous is 401.
+    spoken = "review articles" if action in REVIEW_ACTIONS else action.replace("_", " ")
+    refused_with(401, f"an anonymous reader may not {spoken}: sign in or send an API token")
     refused_with(403, f"{wrong_role} ({USERS[wrong_role]}) may not {spoken}", headers=world.bearer(wrong_role))
     if refused == "rev" and action in ("take", "approve"):
         refused_with(
@@ -237,7 +238,7 @@ def test_ask_and_tokens_refusals(world: World) -> None:
     response = world.client.post("/api/tokens", json={"name": "x"})
     assert (response.status_code, response.json()) == (
         401,
-        {"detail": "sign in (or send an API token) to create an API token"},
+        {"detail": "sign in (or send an API token) to manage API tokens"},
     )
     # Tokens are numbered in USERS order: 1 is ed's, 2 is rev's.
     response = world.client.delete("/api/tokens/1", headers=world.bearer("ed"))
@@ -589,7 +590,10 @@ def test_users_commands(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> 
     result = cli.invoke(cli_app, ["users", "add", "ed", "--role", "editor", "--password"])
     assert (result.exit_code, result.stdout) == (0, "created editor 'ed' (id 2) with a password\n")
     result = cli.invoke(cli_app, ["users", "set-password", "rev"])
-    assert (result.exit_code, result.stdout) == (0, "password set for 'rev'; their browser sessions were signed out\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "password set for 'rev'; their browser sessions were signed out, their API tokens revoked\n",
+    )
     result = cli.invoke(cli_app, ["users", "token", "rev", "--name", "ci"])
     assert result.exit_code == 0, result.output
     secret = result.stdout.strip()

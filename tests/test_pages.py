@@ -245,7 +245,7 @@ def test_review_actions_are_checked_and_recorded(app: tuple[Runtime, Settings], 
         token, revision = page_form(anonymous, aid)
         assert revision == -1
         assert anonymous.get("/review", follow_redirects=False).headers["location"] == "/login?next=/review"
-        assert review_post(anonymous, aid, 1, "take", csrf_token=token).status_code == 403
+        assert review_post(anonymous, aid, 1, "take", csrf_token=token).status_code == 401
         # an editor may not take (wrong role) and sees no review buttons
         token, revision = page_form(editor, aid)
         assert revision == -1

@@ -37,7 +37,7 @@ from vademecum.articles.models import (
     User,
 )
 from vademecum.articles.versions import find_or_create_article
-from vademecum.errors import ConflictError, InvalidTransition, PermissionDenied
+from vademecum.errors import ConflictError, InvalidTransition, PermissionDenied, SignInRequired
 from vademecum.services import articles as service
 from vademecum.services.runtime import Runtime
 
@@ -215,12 +215,16 @@ def test_forbidden_transition(session: Session, people: People, state: str, acti
     assert audit_count(session) == before
 
 
-def test_wrong_state_is_invalid_transition_even_without_permission(session: Session, people: People) -> None:
+def test_who_may_act_is_asked_before_the_state(session: Session, people: People) -> None:
+    """Someone who may not act learns nothing about the state: approving a submitted version is refused
+    for a role (SignInRequired when anonymous, PermissionDenied for an editor), not as a wrong state."""
     article = new_article(session, people)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(SignInRequired):
         service.review_step(session, None, article.current_version_id, "approve")
     with pytest.raises(PermissionDenied):
-        service.review_step(session, None, article.current_version_id, "take")
+        service.review_step(session, people.editor, article.current_version_id, "approve")
+    with pytest.raises(InvalidTransition):
+        service.review_step(session, people.reviewer, article.current_version_id, "approve")
 
 
 # (role, action) -> allowed, on a version someone else generated and another reviewer took.

@@ -53,6 +53,10 @@ class PermissionDenied(VademecumError):
     """The actor's role (or their authorship of the version) does not allow the action."""
 
 
+class SignInRequired(PermissionDenied):
+    """The action needs a signed-in user (or an API token) and the request named nobody: 401, not 403."""
+
+
 class ConflictError(VademecumError):
     """Someone else changed the item between reading and writing it; reload and try again."""
 

@@ -89,7 +89,24 @@ class WebSettings(BaseModel):
         "with --proxy-headers), `always`, or `never`.",
     )
     login_max_failures: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per user name or client address within the window."
+        5,
+        ge=1,
+        description="Failed sign-ins allowed for one user name from one client address within the window; "
+        "that address then waits, other addresses are not affected.",
+    )
+    login_max_failures_per_address: int = Field(
+        50,
+        ge=1,
+        description="Failed sign-ins allowed from one client address within the window, whatever the user names.",
+    )
+    login_user_ceiling: int = Field(
+        20,
+        ge=1,
+        description="Failed sign-ins for one user name from all addresses within the window after which every "
+        "further attempt for that name waits a delay that doubles with each failure (1 s, 2 s, 4 s...).",
+    )
+    login_max_delay_seconds: int = Field(
+        60, ge=1, description="Longest delay between two sign-in attempts for a user name over the ceiling."
     )
     login_window_seconds: int = Field(900, ge=1, description="Window over which failed sign-ins are counted.")
     editorial_policy_file: Path | None = Field(

@@ -18,7 +18,10 @@ action                             meaning (from → to review state)
 ``vademecum.review.approve``       approved (under_review → approved)
 ``vademecum.review.request_changes``  sent back (under_review → changes_requested)
 ``vademecum.user.create``          a user account was created
-``vademecum.user.set_password``    a user's password was set (their browser sessions end)
+``vademecum.user.set_password``    a user's password was set (their browser sessions end, their API tokens
+                                  are revoked)
+``vademecum.user.deactivate``      a user was deactivated (cannot sign in; sessions end, tokens revoked)
+``vademecum.user.activate``        a deactivated user may sign in again
 ``vademecum.user.token_create``    an API token was created
 ``vademecum.user.token_revoke``    an API token was revoked
 =================================  ==================================================================
@@ -46,6 +49,8 @@ ACTIONS: dict[str, str] = {
     "vademecum.review.request_changes": "Changes requested",
     "vademecum.user.create": "User created",
     "vademecum.user.set_password": "Password set",
+    "vademecum.user.deactivate": "User deactivated",
+    "vademecum.user.activate": "User activated",
     "vademecum.user.token_create": "API token created",
     "vademecum.user.token_revoke": "API token revoked",
 }

@@ -90,6 +90,8 @@ class User(Base):
     # argon2id (vademecum.accounts.passwords); None: the user cannot sign in until a password is set.
     password_hash: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Set when an admin deactivates the account: it cannot sign in, and its sessions and tokens are gone.
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class Article(Base):

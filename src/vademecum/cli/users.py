@@ -15,7 +15,7 @@ import typer
 
 from vademecum.articles.models import ROLES
 from vademecum.cli.common import runtime_for_command
-from vademecum.services.accounts import add_user, create_api_token, list_users, set_password
+from vademecum.services.accounts import add_user, create_api_token, list_users, set_active, set_password
 
 PASSWORD_ENV = "VADEMECUM_NEW_PASSWORD"
 
@@ -54,11 +54,28 @@ def add(
 def set_password_command(
     username: Annotated[str, typer.Argument(help="The login name.")],
 ) -> None:
-    """Set a user's password (read from VADEMECUM_NEW_PASSWORD, else prompted for); signs out their sessions."""
+    """Set a user's password (read from VADEMECUM_NEW_PASSWORD, else prompted for); signs out their sessions
+    and revokes their API tokens."""
     secret = _new_password()
     with runtime_for_command() as runtime, runtime.session() as session:
         user = set_password(session, None, username, secret, from_command_line=True)
-    typer.echo(f"password set for {user.username!r}; their browser sessions were signed out")
+    typer.echo(f"password set for {user.username!r}; their browser sessions were signed out, their API tokens revoked")
+
+
+@app.command("deactivate")
+def deactivate(username: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Stop a user signing in: their browser sessions end and their API tokens are revoked at once."""
+    with runtime_for_command() as runtime, runtime.session() as session:
+        user = set_active(session, None, username, False, from_command_line=True)
+    typer.echo(f"deactivated {user.username!r}; their browser sessions were signed out, their API tokens revoked")
+
+
+@app.command("activate")
+def activate(username: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Let a deactivated user sign in again (their old API tokens stay revoked)."""
+    with runtime_for_command() as runtime, runtime.session() as session:
+        user = set_active(session, None, username, True, from_command_line=True)
+    typer.echo(f"activated {user.username!r}")
 
 
 @app.command("token")
@@ -80,7 +97,7 @@ def token(
 
 @app.command("list")
 def list_command() -> None:
-    """List every user: name, role, whether a password is set, when created."""
+    """List every user: name, role, whether a password is set, when created, and whether deactivated."""
     with runtime_for_command() as runtime, runtime.session() as session:
         users = list_users(session)
     if not users:
@@ -91,4 +108,5 @@ def list_command() -> None:
         typer.echo(
             f"{user.user_id:>4}  {user.username:<{width}}  {user.role:<8}  "
             f"{'password' if user.has_password else 'no password':<11}  {user.created_at:%Y-%m-%d %H:%M} UTC"
+            + ("" if user.active else "  deactivated")
         )

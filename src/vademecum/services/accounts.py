@@ -2,16 +2,24 @@
 
 Readers need no account. Editors, reviewers and admins are created by an admin or by ``vademecum users
 add`` (whoever runs the command already controls the database). On first start, when no admin exists,
-:func:`ensure_first_admin` creates one. Sign-ins are throttled per user name and per client address.
+:func:`ensure_first_admin` creates one.
+
+Sign-ins are throttled (:func:`login`) so that guessing is slow without letting a guesser lock the real
+user out: failures count against the pair (user name, client address), against the address, and against
+the user name from everywhere, where a ceiling only adds a growing delay, never a lock-out. Checking the
+counts and recording the attempt is one serialised step (``BEGIN IMMEDIATE`` on SQLite, a table lock on
+PostgreSQL), and an attempt counts as a failure until its password has been verified, so parallel
+requests cannot all pass the check before any of them is recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from vademecum.accounts.models import ApiToken, LoginAttempt, WebSession
@@ -19,12 +27,21 @@ from vademecum.accounts.passwords import hash_password, needs_rehash, verify_pas
 from vademecum.accounts.secrets import digest, new_api_token, new_secret
 from vademecum.articles import audit, policy
 from vademecum.articles.models import ADMIN, ROLES, User, utcnow
-from vademecum.errors import AuthenticationError, ConflictError, InvalidQueryError, NotFoundError, TooManyAttempts
+from vademecum.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidQueryError,
+    NotFoundError,
+    SignInRequired,
+    TooManyAttempts,
+)
 from vademecum.services.runtime import Runtime
+from vademecum.settings import WebSettings
 
 MAX_USERNAME = 150
 FIRST_ADMIN = "admin"
 MAX_TOKEN_NAME = 100
+_SIGN_IN_FOR_TOKENS = "sign in (or send an API token) to manage API tokens"
 # A session's expiry slides with use, but writing on every request would make each page a write.
 _TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
@@ -38,6 +55,7 @@ class UserInfo:
     role: str
     has_password: bool
     created_at: dt.datetime
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +92,9 @@ class ApiTokenInfo:
 
 
 def _user_info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.role, user.password_hash is not None, user.created_at)
+    return UserInfo(
+        user.id, user.username, user.role, user.password_hash is not None, user.created_at, user.deactivated_at is None
+    )
 
 
 def _check_username(username: str) -> str:
@@ -141,19 +161,82 @@ def set_password(
 ) -> UserInfo:
     """Set ``username``'s password: an admin for anyone, a user for themselves, or the command line.
 
-    Every browser session of that user is signed out, so a leaked session dies with the old password.
+    Every browser session of that user is signed out and every API token of theirs revoked, so a leaked
+    session or token dies with the old password (new tokens are created after signing in again).
     """
     user = _user_named(session, _check_username(username))
     if not from_command_line and (actor is None or actor.id != user.id):
         policy.require(actor, policy.MANAGE_USERS)
     user.password_hash = hash_password(password)
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    at = now()
+    revoked = _end_credentials(session, user, at)
     audit.record(
         session,
         "vademecum.user.set_password",
         actor,
-        data={"user": user.id, "username": user.username, "via": "command line" if from_command_line else "app"},
-        now=now,
+        data={
+            "user": user.id,
+            "username": user.username,
+            "tokens_revoked": revoked,
+            "via": "command line" if from_command_line else "app",
+        },
+        now=lambda: at,
+    )
+    session.flush()
+    return _user_info(user)
+
+
+def _end_credentials(session: Session, user: User, at: dt.datetime) -> list[int]:
+    """Sign out every browser session of ``user`` and revoke their live API tokens; returns the token ids."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    revoked = session.scalars(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(revoked)
+
+
+def set_active(
+    session: Session,
+    actor: User | None,
+    username: str,
+    active: bool,
+    *,
+    from_command_line: bool = False,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> UserInfo:
+    """Deactivate ``username`` (``active`` False) or let them sign in again: an admin or the command line.
+
+    A deactivated user cannot sign in; their browser sessions end and their API tokens are revoked at
+    once (tokens stay revoked when the user is activated again). The last active admin cannot be
+    deactivated, so the board always has someone who can manage users.
+    """
+    if not from_command_line:
+        policy.require(actor, policy.MANAGE_USERS)
+    user = _user_named(session, _check_username(username))
+    at = now()
+    data: dict[str, object] = {
+        "user": user.id,
+        "username": user.username,
+        "via": "command line" if from_command_line else "app",
+    }
+    if active:
+        user.deactivated_at = None
+    else:
+        if user.role == ADMIN and user.deactivated_at is None:
+            others = session.scalar(
+                select(func.count()).where(User.role == ADMIN, User.deactivated_at.is_(None), User.id != user.id)
+            )
+            if not others:
+                raise ConflictError(f"{user.username!r} is the last active admin; make another admin first")
+        if user.deactivated_at is None:
+            user.deactivated_at = at
+        data["tokens_revoked"] = _end_credentials(session, user, at)
+    audit.record(
+        session, "vademecum.user.activate" if active else "vademecum.user.deactivate", actor, data=data, now=lambda: at
     )
     session.flush()
     return _user_info(user)
@@ -185,26 +268,56 @@ def ensure_first_admin(runtime: Runtime, *, now: Callable[[], dt.datetime] = utc
     return None if configured is not None else password
 
 
-def _check_throttle(session: Session, username: str, client: str, limit: int, window: int, at: dt.datetime) -> None:
-    since = at - dt.timedelta(seconds=window)
-    for column, value, what in (
-        (LoginAttempt.username, username, "this user name"),
-        (LoginAttempt.client, client, "this address"),
-    ):
-        failures = session.scalar(
-            select(func.count()).where(column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False))
+def _serialise_sign_ins(session: Session) -> None:
+    """Make this transaction the only one checking and recording sign-in attempts until it ends.
+
+    Without it, parallel attempts all count the failures before any of them is recorded and all pass.
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before the first read (the busy timeout
+    makes the others wait). PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with writers, not
+    with plain reads, so other requests keep reading the table. Either is held for a few queries only: the
+    password is verified after the transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    elif dialect == "postgresql":
+        session.execute(text(f"LOCK TABLE {LoginAttempt.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{(seconds + 59) // 60} minute(s)" if seconds >= 60 else f"{seconds} second(s)"
+
+
+def _check_throttle(session: Session, username: str, client: str, web: WebSettings, at: dt.datetime) -> None:
+    """Raise TooManyAttempts when the attempt must wait (the policy: :func:`login` and the README)."""
+    window = dt.timedelta(seconds=web.login_window_seconds)
+    failed = (LoginAttempt.at >= at - window, LoginAttempt.succeeded.is_(False))
+
+    def failures(*where: object) -> tuple[int, dt.datetime | None, dt.datetime | None]:
+        count, oldest, newest = session.execute(
+            select(func.count(), func.min(LoginAttempt.at), func.max(LoginAttempt.at)).where(*failed, *where)
+        ).one()
+        return count, oldest, newest
+
+    def refuse(until: dt.datetime, what: str) -> None:
+        retry_after = max(1, math.ceil((until - at).total_seconds()))
+        raise TooManyAttempts(
+            f"too many failed sign-ins {what}; try again in {_wait_text(retry_after)}", retry_after=retry_after
         )
-        if failures is not None and failures >= limit:
-            oldest = session.scalar(
-                select(func.min(LoginAttempt.at)).where(
-                    column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False)
-                )
-            )
-            retry_after = max(1, int(((oldest or at) + dt.timedelta(seconds=window) - at).total_seconds()))
-            raise TooManyAttempts(
-                f"too many failed sign-ins for {what}; try again in {(retry_after + 59) // 60} minute(s)",
-                retry_after=retry_after,
-            )
+
+    count, oldest, _ = failures(LoginAttempt.username == username, LoginAttempt.client == client)
+    if count >= web.login_max_failures and oldest is not None:
+        refuse(oldest + window, "for this user name from this address")
+    count, oldest, _ = failures(LoginAttempt.client == client)
+    if count >= web.login_max_failures_per_address and oldest is not None:
+        refuse(oldest + window, "from this address")
+    # The name's ceiling slows guessing spread over many addresses without locking the real user out:
+    # past it each attempt waits a delay that doubles per failure, up to login_max_delay_seconds.
+    count, _, newest = failures(LoginAttempt.username == username)
+    if count >= web.login_user_ceiling and newest is not None:
+        delay = min(web.login_max_delay_seconds, 2 ** min(count - web.login_user_ceiling, 30))
+        if newest + dt.timedelta(seconds=delay) > at:
+            refuse(newest + dt.timedelta(seconds=delay), "for this user name")
 
 
 def login(
@@ -217,41 +330,51 @@ def login(
 ) -> SignIn:
     """Check ``username`` and ``password`` and open a browser session.
 
-    Raises TooManyAttempts when the name or ``client`` (its address) has failed ``web.login_max_failures``
-    times within ``web.login_window_seconds``, and AuthenticationError for a wrong name or password
-    (one message for both, so names cannot be probed).
+    Raises TooManyAttempts when the attempt must wait: ``web.login_max_failures`` failures for this name
+    from ``client`` (its address), ``web.login_max_failures_per_address`` from ``client`` for any names,
+    or the growing delay once the name has ``web.login_user_ceiling`` failures from anywhere, all within
+    ``web.login_window_seconds``. Raises AuthenticationError for a wrong name or password, or a
+    deactivated user (one message for all, so names cannot be probed).
     """
     web = runtime.settings.web
     name = username.strip()[:MAX_USERNAME]
+    address = client[:64]
     at = now()
     with runtime.session() as session:
-        _check_throttle(session, name, client, web.login_max_failures, web.login_window_seconds, at)
+        _serialise_sign_ins(session)
+        _check_throttle(session, name, address, web, at)
+        # Recorded as a failure before the password is checked, so attempts running in parallel count it.
+        attempt = LoginAttempt(username=name, client=address, at=at, succeeded=False)
+        session.add(attempt)
         user = session.scalars(select(User).where(User.username == name)).one_or_none()
-        ok = verify_password(user.password_hash if user is not None else None, password)
-        session.add(LoginAttempt(username=name, client=client[:64], at=at, succeeded=ok))
-        if not ok or user is None:
-            failed = True
-        else:
-            failed = False
-            if user.password_hash is not None and needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
-            token, csrf = new_secret(), new_secret()
-            expires = at + dt.timedelta(hours=web.session_hours)
-            session.add(
-                WebSession(
-                    token_digest=digest(token),
-                    user_id=user.id,
-                    csrf_token=csrf,
-                    created_at=at,
-                    last_seen_at=at,
-                    expires_at=expires,
-                )
-            )
-            signed_in = SignIn(user.id, user.username, user.role, token, csrf, expires)
-    # Raised after the block so the failed attempt is committed, not rolled back with the error.
-    if failed:
+        session.flush()
+        attempt_id = attempt.id
+        active = user is not None and user.deactivated_at is None
+        stored_hash = user.password_hash if user is not None and active else None
+        user_id = user.id if user is not None else None
+    if not verify_password(stored_hash, password) or user_id is None:
         raise AuthenticationError("wrong user name or password")
-    return signed_in
+    with runtime.session() as session:
+        user = session.get(User, user_id)
+        if user is None or user.deactivated_at is not None or user.password_hash != stored_hash:
+            # Deactivated, or the password changed, while this one was being checked.
+            raise AuthenticationError("wrong user name or password")
+        session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
+        if needs_rehash(stored_hash):
+            user.password_hash = hash_password(password)
+        token, csrf = new_secret(), new_secret()
+        expires = at + dt.timedelta(hours=web.session_hours)
+        session.add(
+            WebSession(
+                token_digest=digest(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=at,
+                last_seen_at=at,
+                expires_at=expires,
+            )
+        )
+        return SignIn(user.id, user.username, user.role, token, csrf, expires)
 
 
 def logout(runtime: Runtime, session_token: str) -> None:
@@ -272,6 +395,9 @@ def authenticate_session(
         if row.expires_at <= at:
             session.delete(row)
             return None
+        if row.user.deactivated_at is not None:
+            # Deactivating deletes the sessions; this only covers a session that raced with it.
+            return None
         if at - row.last_seen_at >= _TOUCH_INTERVAL:
             row.last_seen_at = at
             row.expires_at = at + dt.timedelta(hours=runtime.settings.web.session_hours)
@@ -285,7 +411,7 @@ def authenticate_token(runtime: Runtime, token: str, *, now: Callable[[], dt.dat
     at = now()
     with runtime.session() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.token_digest == digest(token))).one_or_none()
-        if row is None or row.revoked_at is not None:
+        if row is None or row.revoked_at is not None or row.user.deactivated_at is not None:
             raise AuthenticationError("unknown or revoked API token")
         if row.last_used_at is None or at - row.last_used_at >= _TOUCH_INTERVAL:
             row.last_used_at = at
@@ -333,12 +459,19 @@ def create_api_token(
 def revoke_api_token(
     session: Session, actor: User | None, token_id: int, *, now: Callable[[], dt.datetime] = utcnow
 ) -> ApiTokenInfo:
-    """Revoke a token (its owner or an admin); it stops working at once."""
+    """Revoke a token (its owner or an admin); it stops working at once.
+
+    Who may act is decided before the token is looked up, so the answer is the same for an id that
+    exists and one that does not: SignInRequired when anonymous, PermissionDenied for a user who neither
+    owns the token nor is an admin; NotFoundError only for an admin.
+    """
+    if actor is None:
+        raise SignInRequired(_SIGN_IN_FOR_TOKENS)
     row = session.get(ApiToken, token_id)
+    if row is None or actor.id != row.user_id:
+        policy.require(actor, policy.MANAGE_USERS)
     if row is None:
         raise NotFoundError(f"no API token {token_id}")
-    if actor is None or actor.id != row.user_id:
-        policy.require(actor, policy.MANAGE_USERS)
     if row.revoked_at is None:
         row.revoked_at = now()
         audit.record(
@@ -350,6 +483,16 @@ def revoke_api_token(
         )
     session.flush()
     return _token_info(row)
+
+
+def list_api_tokens(session: Session, actor: User | None) -> list[ApiTokenInfo]:
+    """The actor's own API tokens, newest first; an admin's list holds every user's. Never the secrets."""
+    if actor is None:
+        raise SignInRequired(_SIGN_IN_FOR_TOKENS)
+    statement = select(ApiToken).order_by(ApiToken.id.desc())
+    if not policy.can(actor, policy.MANAGE_USERS):
+        statement = statement.where(ApiToken.user_id == actor.id)
+    return [_token_info(row) for row in session.scalars(statement)]
 
 
 def _token_info(row: ApiToken) -> ApiTokenInfo:

@@ -1,9 +1,11 @@
 """Articles service: ask for an article, work the review workflow, read the history.
 
 The adapters (web, CLI) call these with the acting user (``None`` for an anonymous reader). Every step
-first checks the workflow state (``InvalidTransition``), then asks the editorial policy
-(``PermissionDenied``), then runs the transition in the caller's session; a lost race raises
-``ConflictError``. Functions taking a ``session`` never commit; the caller's unit of work does.
+first asks whether the actor's role may act at all (``SignInRequired``, ``PermissionDenied``) before it
+looks at the item, so a caller who may not act learns nothing about its state; then it checks the
+workflow state (``InvalidTransition``), then asks the editorial policy about this version (authorship),
+then runs the transition in the caller's session; a lost race raises ``ConflictError``. Functions taking
+a ``session`` never commit; the caller's unit of work does.
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ def review_step(
     step = _REVIEW_STEPS.get(action)
     if step is None:
         raise NotFoundError(f"no review step {action!r}")
+    policy.require_role(actor, [action])
     review = _review(session, version_id)
     workflow.next_state(review.status, action)
     policy.require(actor, action, review.version)
@@ -212,6 +215,8 @@ def review_version(
 
     Raises NotFoundError for an unknown article or version, else as :func:`review_step` does.
     """
+    if action in _REVIEW_STEPS:
+        policy.require_role(actor, [action])  # before the article's existence or state is looked at
     version = next((v for v in get_article(session, article_id).versions if v.number == number), None)
     if version is None:
         raise NotFoundError(f"article {article_id} has no version {number}")
@@ -221,6 +226,7 @@ def review_version(
 
 
 def _check_new_version(session: Session, actor: User | None, article_id: int, action: str) -> Article:
+    policy.require_role(actor, [action])
     article = get_article(session, article_id)
     review = workflow.current_review(article)
     workflow.next_state(review.status, action)

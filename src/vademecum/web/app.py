@@ -22,6 +22,7 @@ from vademecum.errors import (
     NotFoundError,
     NotIngestedError,
     PermissionDenied,
+    SignInRequired,
     TooManyAttempts,
     VademecumError,
 )
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 _STATUS: tuple[tuple[type[VademecumError], int], ...] = (
     (TooManyAttempts, 429),
     (AuthenticationError, 401),
+    (SignInRequired, 401),
     (PermissionDenied, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
@@ -75,14 +77,14 @@ async def _vademecum_error(request: Request, error: Exception) -> Response:
     anonymous = getattr(request.state, "auth", None) is None
     if (
         not _is_api(request)
-        and status == 403
+        and isinstance(error, PermissionDenied)
         and anonymous
         and not isinstance(error, CsrfError)
         and request.method == "GET"
     ):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyAttempts) else {}
-    if isinstance(error, AuthenticationError) and status == 401:
+    if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if _is_api(request):
         return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)

@@ -10,13 +10,14 @@ and need no CSRF token; neither do anonymous API calls without cookies.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from vademecum.accounts.secrets import new_secret, same
+from vademecum.articles import policy
 from vademecum.articles.models import STATE_LABELS, User
 from vademecum.errors import PermissionDenied
 from vademecum.services.accounts import Authenticated, authenticate_session, authenticate_token
@@ -71,6 +72,21 @@ def current_user(auth: AuthenticationDep) -> User | None:
 
 
 CurrentUser = Annotated[User | None, Depends(current_user)]
+
+
+def role_for(*actions: str, what: str | None = None) -> Any:
+    """A route dependency refusing a caller whose role allows none of ``actions``: 401 when anonymous,
+    403 for a signed-in user, whatever the item and its state (``what`` names the actions in the message).
+
+    Given in the route's ``dependencies``, it runs before the route's other dependencies (the CSRF
+    check) and before its path, query and body are validated, so a caller who may not act is told only
+    that, never whether the item exists or what state it is in.
+    """
+
+    def check(user: CurrentUser) -> None:
+        policy.require_role(user, actions, what)
+
+    return Depends(check)
 
 
 def csrf_token(request: Request) -> str:

@@ -20,10 +20,11 @@ from vademecum.answer.reference_export import to_bibtex, to_ris
 from vademecum.answer.render import article_json_schema, to_html, to_json, to_markdown
 from vademecum.articles.edits import load_article
 from vademecum.articles.models import REVIEW_STATES
+from vademecum.articles.workflow import EDIT, REGENERATE, REVIEW_ACTIONS
 from vademecum.services import articles as service
 from vademecum.services import catalogue
 from vademecum.services.catalogue import MAX_PAGE, ArticleView
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep
+from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for
 
 router = APIRouter(prefix="/api", tags=["articles"])
 
@@ -350,7 +351,10 @@ def get_history(runtime: RuntimeDep, article_id: ArticleId) -> HistoryOut:
     )
 
 
-@router.post("/articles/{article_id}/versions/{number}/transitions")
+@router.post(
+    "/articles/{article_id}/versions/{number}/transitions",
+    dependencies=[role_for(*REVIEW_ACTIONS, what="review articles")],
+)
 def transition(
     runtime: RuntimeDep,
     _: CsrfChecked,
@@ -377,7 +381,9 @@ def transition(
     return ArticleOut(**_article_out(_view(runtime, article_id, number)))
 
 
-@router.post("/articles/{article_id}/regenerate", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/articles/{article_id}/regenerate", status_code=status.HTTP_201_CREATED, dependencies=[role_for(REGENERATE)]
+)
 def regenerate(
     runtime: RuntimeDep,
     _: CsrfChecked,
@@ -393,7 +399,7 @@ def regenerate(
     return ArticleOut(**_article_out(_view(runtime, article_id, state.version_number)))
 
 
-@router.post("/articles/{article_id}/edits", status_code=status.HTTP_201_CREATED)
+@router.post("/articles/{article_id}/edits", status_code=status.HTTP_201_CREATED, dependencies=[role_for(EDIT)])
 def edit(runtime: RuntimeDep, _: CsrfChecked, user: CurrentUser, article_id: ArticleId, body: EditsIn) -> ArticleOut:
     """Rewrite or remove sentences of the current version, as a new (edited) version waiting for review.
 

@@ -23,13 +23,13 @@ from vademecum.articles.models import (
     UNDER_REVIEW,
     User,
 )
-from vademecum.articles.workflow import APPROVE, EDIT, REGENERATE, RELEASE, REQUEST_CHANGES, TAKE
+from vademecum.articles.workflow import APPROVE, EDIT, REGENERATE, RELEASE, REQUEST_CHANGES, REVIEW_ACTIONS, TAKE
 from vademecum.errors import NotFoundError
 from vademecum.services import articles as service
 from vademecum.services.accounts import list_users
 from vademecum.services.articles import ArticleHistory
 from vademecum.services.catalogue import ArticleView, article_view
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, templates
+from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
 
 router = APIRouter(tags=["pages"])
 
@@ -126,7 +126,9 @@ def article_page(
     )
 
 
-@router.post("/articles/{article_id}/versions/{number}/{step}")
+@router.post(
+    "/articles/{article_id}/versions/{number}/{step}", dependencies=[role_for(*REVIEW_ACTIONS, what="review articles")]
+)
 def review_submit(
     runtime: RuntimeDep,
     user: CurrentUser,
@@ -153,7 +155,7 @@ def review_submit(
     return RedirectResponse(f"/articles/{article_id}?version={number}", status_code=303)
 
 
-@router.post("/articles/{article_id}/regenerate")
+@router.post("/articles/{article_id}/regenerate", dependencies=[role_for(REGENERATE)])
 def regenerate_submit(
     runtime: RuntimeDep,
     user: CurrentUser,

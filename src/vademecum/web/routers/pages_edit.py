@@ -13,7 +13,7 @@ from vademecum.articles import policy
 from vademecum.articles.edits import EditableSentence, Edits
 from vademecum.errors import InvalidQueryError
 from vademecum.services.articles import EditForm, edit_form, edit_sentences
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, templates
+from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
 
 router = APIRouter(tags=["pages"])
 
@@ -58,7 +58,7 @@ def edit_page(request: Request, runtime: RuntimeDep, user: CurrentUser, article_
     return _page(request, EditPageContext(form=form))
 
 
-@router.post("/articles/{article_id}/edit", response_class=HTMLResponse)
+@router.post("/articles/{article_id}/edit", response_class=HTMLResponse, dependencies=[role_for(policy.EDIT)])
 def edit_submit(
     request: Request,
     runtime: RuntimeDep,
