@@ -112,6 +112,14 @@ class WebSettings(BaseModel):
     editorial_policy_file: Path | None = Field(
         None, description="Text file whose paragraphs replace the built-in editorial policy page."
     )
+    max_json_body_bytes: int = Field(
+        64 * 1024,
+        ge=1,
+        description="Largest request body accepted other than a form (the API's JSON), in bytes; larger gets 413.",
+    )
+    max_form_body_bytes: int = Field(
+        1024**2, ge=1, description="Largest form body accepted (a page's form), in bytes; larger gets 413."
+    )
 
 
 class LiveSettings(BaseModel):

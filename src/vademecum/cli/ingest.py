@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -31,6 +35,43 @@ class ProgressObserver:
     def file_done(self, path: Path, outcome: str, records: int) -> None:
         """Advance the bar and show the file's outcome."""
         self._progress.update(self._task, advance=1, description=f"{outcome:9} {path.name} ({records:,} records)")
+
+
+class SignalStop:
+    """Ctrl-C (SIGINT) and SIGTERM while ingesting: the run stops between two files and is recorded as
+    interrupted; a second signal stops it at once.
+
+    Stopping between files matters: an exception raised at an arbitrary point (Python's default for
+    Ctrl-C) can land inside the store's own bookkeeping and leave a transaction holding the SQLite write
+    lock, so even recording the run's end fails and the run stays "running". With ``immediate`` (the
+    cluster path, whose coordinator holds no store transaction while it waits for the workers) the first
+    signal stops at once.
+    """
+
+    def __init__(self, *, immediate: bool = False) -> None:
+        self.received: int | None = None
+        self.immediate = immediate
+
+    def __call__(self) -> None:
+        """Between two files: stop the run (SystemExit, exit status 128 + the signal) if a signal came."""
+        if self.received is not None:
+            raise SystemExit(128 + self.received)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        first = self.received is None
+        self.received = signum
+        if self.immediate or not first:
+            self()
+
+    @contextmanager
+    def installed(self) -> Iterator[SignalStop]:
+        """Handle SIGINT and SIGTERM for the duration of the ingest."""
+        previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def ingest(
@@ -69,14 +110,14 @@ def ingest(
         missing = [str(path) for path in targets if not path.exists()]
         if missing:
             raise VademecumError(f"no such file or folder: {', '.join(missing)}")
-        with progress_bar() as progress:
+        with progress_bar() as progress, SignalStop(immediate=cluster is not None).installed() as stop:
             if cluster is not None:
                 # Imported here: distributed takes a second to import, which every other command would pay.
                 from vademecum.cluster.ingest import ingest_on_cluster
 
                 report = ingest_on_cluster(runtime, targets, address, ProgressObserver(progress))
             else:
-                report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress))
+                report = ingest_service.ingest_paths(runtime, targets, ProgressObserver(progress), stop=stop)
     summary = Table(title=f"Ingest run {report.run_id} ({report.seconds:.1f} s)", show_header=False)
     for key in sorted(report.counts):
         summary.add_row(key.replace("_", " "), f"{report.counts[key]:,}")

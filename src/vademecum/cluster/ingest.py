@@ -23,7 +23,14 @@ from distributed import Client, LocalCluster, as_completed
 from vademecum.cluster.tasks import ShardResult, build_shard
 from vademecum.errors import VademecumError
 from vademecum.search.shards import TEMP_PREFIX, ShardedIndex, shards_root
-from vademecum.services.ingest import IngestObserver, IngestProblem, IngestReport, finish_run, start_run
+from vademecum.services.ingest import (
+    IngestObserver,
+    IngestProblem,
+    IngestReport,
+    ending_run,
+    finish_run,
+    start_run,
+)
 from vademecum.services.runtime import Runtime
 from vademecum.settings import Settings
 
@@ -80,13 +87,14 @@ def ingest_on_cluster(
             "set VADEMECUM_DATABASE_URL to a postgresql+psycopg:// URL"
         )
     report, files = start_run(runtime, paths, observer)
-    _remove_temporary(settings)
-    groups = shard_groups(files, settings.cluster.files_per_shard)
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(cluster_client(settings, address))
-        results = _run_shards(client, settings, report, groups, observer)
-    _apply_removals(runtime, results)
+    with ending_run(runtime, report):
+        _remove_temporary(settings)
+        groups = shard_groups(files, settings.cluster.files_per_shard)
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(cluster_client(settings, address))
+            results = _run_shards(client, settings, report, groups, observer)
+        _apply_removals(runtime, results)
     # The new shards must be searchable before the freshness check composes articles again.
     if isinstance(runtime.index, ShardedIndex):
         runtime.index.refresh()

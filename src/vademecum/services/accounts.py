@@ -35,6 +35,7 @@ from vademecum.errors import (
     SignInRequired,
     TooManyAttempts,
 )
+from vademecum.inputs import check_text
 from vademecum.services.runtime import Runtime
 from vademecum.settings import WebSettings
 
@@ -98,7 +99,7 @@ def _user_info(user: User) -> UserInfo:
 
 
 def _check_username(username: str) -> str:
-    name = username.strip()
+    name = check_text(username, "user name").strip()
     if not name or len(name) > MAX_USERNAME or any(character.isspace() for character in name):
         raise InvalidQueryError(f"a username is 1 to {MAX_USERNAME} characters without spaces, not {username!r}")
     return name
@@ -436,7 +437,7 @@ def create_api_token(
     user = _user_named(session, _check_username(username))
     if not from_command_line and (actor is None or actor.id != user.id):
         policy.require(actor, policy.MANAGE_USERS)
-    label = name.strip()
+    label = check_text(name, "token name").strip()
     if not label or len(label) > MAX_TOKEN_NAME:
         raise InvalidQueryError(f"a token name is 1 to {MAX_TOKEN_NAME} characters")
     secret = new_api_token()

@@ -27,6 +27,7 @@ from vademecum.articles.edits import EditableSentence, Edits, apply_edits, edita
 from vademecum.articles.models import Article, ArticleVersion, AuditEntry, Review, User, utcnow
 from vademecum.articles.versions import find_article, find_or_create_article, last_updated, normalise_question
 from vademecum.errors import CitationError, ConflictError, NotFoundError
+from vademecum.inputs import check_text
 from vademecum.services.ask import ask
 from vademecum.services.runtime import Runtime
 
@@ -127,6 +128,7 @@ def ask_article(
     """The article for ``question``: the stored one when the normalised question has one, else a new
     article whose version 1 (composed by ``compose``) waits for review in state submitted."""
     policy.require(actor, policy.ASK)
+    check_text(question, "question")
     normalise_question(question)  # refuse an empty question before composing anything
     with runtime.session() as session:
         existing = find_article(session, question)
@@ -217,6 +219,8 @@ def review_version(
     """
     if action in _REVIEW_STEPS:
         policy.require_role(actor, [action])  # before the article's existence or state is looked at
+    if comment is not None:
+        check_text(comment, "comment")
     version = next((v for v in get_article(session, article_id).versions if v.number == number), None)
     if version is None:
         raise NotFoundError(f"article {article_id} has no version {number}")
@@ -296,6 +300,11 @@ def edit_sentences(
     PermissionDenied, NotFoundError, or ConflictError when the article changed since ``expected_revision``
     or the corpus no longer holds the passages the version cites.
     """
+    if comment is not None:
+        check_text(comment, "comment")
+    for text in changes.values():
+        if text is not None:
+            check_text(text, "edited sentence")
     article = _check_new_version(session, actor, article_id, workflow.EDIT)
     current = workflow.current_review(article).version
     sources = reference_sources(session, current.article_json.get("citation_numbers", {}))
@@ -334,6 +343,8 @@ def regenerate(
 
     State and permission are checked before composing (fail fast) and again when writing.
     """
+    if comment is not None:
+        check_text(comment, "comment")
     with runtime.session() as session:
         question = _check_new_version(session, actor, article_id, workflow.REGENERATE).question
     article_json = to_dict(compose(runtime, question))

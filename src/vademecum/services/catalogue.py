@@ -25,6 +25,7 @@ from vademecum.articles.models import (
     User,
 )
 from vademecum.errors import InvalidQueryError, NotFoundError
+from vademecum.inputs import MAX_DB_INT, check_text
 
 MAX_PAGE = 100
 MAX_QUERY = 500
@@ -125,8 +126,8 @@ def _escape_like(text: str) -> str:
 def _check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidQueryError(f"limit must be 1 to {MAX_PAGE}, not {limit}")
-    if offset < 0:
-        raise InvalidQueryError(f"offset must be 0 or more, not {offset}")
+    if not 0 <= offset <= MAX_DB_INT:
+        raise InvalidQueryError(f"offset must be 0 to {MAX_DB_INT}, not {offset}")
 
 
 def list_articles(
@@ -146,6 +147,7 @@ def list_articles(
     _check_page(limit, offset)
     if status is not None and status not in REVIEW_STATES:
         raise InvalidQueryError(f"unknown status {status!r}; choose one of {', '.join(REVIEW_STATES)}")
+    check_text(query, "search")  # PostgreSQL cannot compare with a NUL: refused here, not a 500
     if len(query) > MAX_QUERY:
         raise InvalidQueryError(f"the search is longer than {MAX_QUERY} characters")
     current = aliased(ArticleVersion)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -34,7 +35,7 @@ from vademecum.services.freshness import FreshnessReport, check_freshness
 from vademecum.services.runtime import Runtime
 from vademecum.settings import Settings
 from vademecum.sources import registry
-from vademecum.sources.archives import open_source
+from vademecum.sources.archives import check_regular_file, open_source
 from vademecum.vocab.compile import compile_vocabulary, needs_compile
 
 # The evidence folders of the demo corpus; other files there (schemas, licences, derived extracts)
@@ -126,8 +127,16 @@ def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
     return True
 
 
-def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserver | None = None) -> IngestReport:
+def ingest_paths(
+    runtime: Runtime,
+    paths: Sequence[Path],
+    observer: IngestObserver | None = None,
+    stop: Callable[[], None] | None = None,
+) -> IngestReport:
     """Ingest files and folders; every file is its own transaction. Returns the run's report.
+
+    ``stop`` is called before each file and may raise to end the run there, with no file half-written
+    (the command line's Ctrl-C and SIGTERM); the run is then recorded as interrupted.
 
     The index is committed every ``ingest.index_commit_passages`` passages rather than after each
     file (a commit costs tens of milliseconds, more than reading a small file), and at the end of the
@@ -135,15 +144,32 @@ def ingest_paths(runtime: Runtime, paths: Sequence[Path], observer: IngestObserv
     """
     report, files = start_run(runtime, paths, observer)
     index = _BatchedIndex(runtime.index, runtime.settings.ingest.index_commit_passages)
-    try:
-        for path in files:
-            outcome, records = _ingest_file(runtime, index, path, report)
-            report.counts[f"files_{outcome}"] += 1
-            if observer:
-                observer.file_done(path, outcome, records)
-    finally:
-        index.commit()
+    with ending_run(runtime, report):
+        try:
+            for path in files:
+                if stop is not None:
+                    stop()
+                outcome, records = _ingest_file(runtime, index, path, report)
+                report.counts[f"files_{outcome}"] += 1
+                if observer:
+                    observer.file_done(path, outcome, records)
+        finally:
+            index.commit()
     return finish_run(runtime, report)
+
+
+@contextmanager
+def ending_run(runtime: Runtime, report: IngestReport) -> Iterator[None]:
+    """Record a final state for a run that stops early: ``interrupted`` on Ctrl-C (KeyboardInterrupt) or
+    a termination signal (SystemExit, from the command line's signal handling), ``failed`` on an unexpected
+    error; then let the exception go on. Without it the run would stay ``running`` forever."""
+    try:
+        yield
+    except BaseException as error:
+        status = "interrupted" if isinstance(error, KeyboardInterrupt | SystemExit) else "failed"
+        report.problems.append(IngestProblem("(run)", f"{status}: {type(error).__name__}: {error}"))
+        _record_end(runtime, report, status)
+        raise
 
 
 def start_run(
@@ -163,24 +189,29 @@ def start_run(
 
 def finish_run(runtime: Runtime, report: IngestReport) -> IngestReport:
     """Record how the run ended, with its problems; when documents changed, flag stale approved articles."""
-    finished = utcnow()
-    report.seconds = (finished - report.started_at).total_seconds()
-    with runtime.session() as session:
-        run = session.get_one(IngestRun, report.run_id)
-        run.finished_at = finished
-        run.status = "completed" if report.ok else "completed_with_errors"
-        run.counts = dict(report.counts)
-        session.add_all(
-            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message) for p in report.problems
-        )
+    _record_end(runtime, report, "completed" if report.ok else "completed_with_errors")
     if any(report.counts[key] for key in DOCUMENT_CHANGES):
         report.freshness = check_freshness(runtime)
     return report
 
 
+def _record_end(runtime: Runtime, report: IngestReport, status: str) -> None:
+    finished = utcnow()
+    report.seconds = (finished - report.started_at).total_seconds()
+    with runtime.session() as session:
+        run = session.get_one(IngestRun, report.run_id)
+        run.finished_at = finished
+        run.status = status
+        run.counts = dict(report.counts)
+        session.add_all(
+            IngestError(run_id=run.id, source=p.source, record=p.record, message=p.message) for p in report.problems
+        )
+
+
 def _ingest_file(runtime: Runtime, index: _BatchedIndex, path: Path, report: IngestReport) -> tuple[str, int]:
     counts: Counter[str] = Counter()
     try:
+        check_regular_file(path)  # before hashing: opening a named pipe would wait for a writer forever
         sha256 = file_sha256(path)
         with open_source(
             path, runtime.settings.ingest.max_archive_bytes, runtime.settings.ingest.max_compression_ratio
@@ -441,6 +472,7 @@ def store_shard(
         buffer = _PassageBuffer()
         counts: Counter[str] = Counter()
         try:
+            check_regular_file(path)  # before hashing: opening a named pipe would wait for a writer forever
             sha256 = file_sha256(path)
             with open_source(path, settings.ingest.max_archive_bytes, settings.ingest.max_compression_ratio) as streams:
                 formats = [

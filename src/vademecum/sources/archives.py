@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -22,6 +23,13 @@ from vademecum.errors import ReaderError
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 SNIFF_BYTES = 8192
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,18 @@ class LimitedReader(io.RawIOBase):
 def _buffered(raw: BinaryIO, source: str, max_bytes: int) -> tuple[BinaryIO, bytes]:
     stream = io.BufferedReader(LimitedReader(raw, source, max_bytes), buffer_size=1 << 20)
     return stream, stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse anything but a regular file (ReaderError naming it): reading a named pipe blocks until
+    someone writes to it, and a device or socket is not a document."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ReaderError(str(path), f"cannot read file ({exc.strerror})") from exc
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "not a regular file")
+        raise ReaderError(str(path), f"{kind}, not a regular file: only files are ingested")
 
 
 @contextmanager

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -31,6 +32,13 @@ from vademecum.services.runtime import open_runtime
 from vademecum.settings import Settings
 from vademecum.web.cookies import set_cookie
 from vademecum.web.deps import CSRF_COOKIE, CsrfError, authentication, templates
+from vademecum.web.hardening import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    describe_refusals,
+    in_path,
+    validation_errors,
+)
 from vademecum.web.routers import (
     api_accounts,
     api_articles,
@@ -67,6 +75,11 @@ def _is_api(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    # The page shows who is signed in. When the error came before the app resolved that (an unknown
+    # route, a wrong method), a refused API token would raise again while rendering (a 500): it was
+    # refused, so the page is shown as to an anonymous reader.
+    with suppress(AuthenticationError):
+        authentication(request)
     return templates.TemplateResponse(
         request=request, name="error.html", context={"status": status, "message": message}, status_code=status
     )
@@ -98,6 +111,16 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
     return _error_page(request, error.status_code, str(error.detail))
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if _is_api(request):
+        return JSONResponse({"detail": validation_errors(error)}, status_code=422)
+    if in_path(error):
+        return _error_page(request, 404, "no such page")
+    reasons = "; ".join(f"{'.'.join(map(str, item['loc'][1:]))}: {item['msg']}" for item in validation_errors(error))
+    return _error_page(request, 422, reasons)
 
 
 def create_app(settings: Settings, *, warm_up: bool = False) -> FastAPI:
@@ -151,6 +174,13 @@ def create_app(settings: Settings, *, warm_up: bool = False) -> FastAPI:
         app.include_router(router)
     app.add_exception_handler(VademecumError, _vademecum_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(
+        BodyLimitMiddleware, json_bytes=settings.web.max_json_body_bytes, form_bytes=settings.web.max_form_body_bytes
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    generate_openapi = app.openapi
+    app.openapi = lambda: describe_refusals(generate_openapi())  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def anonymous_csrf_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

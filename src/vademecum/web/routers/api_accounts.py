@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from vademecum.errors import PermissionDenied, SignInRequired
@@ -25,6 +25,7 @@ from vademecum.services.accounts import (
     revoke_api_token,
 )
 from vademecum.web.deps import AuthenticationDep, CsrfChecked, RuntimeDep
+from vademecum.web.params import TokenId
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -106,9 +107,7 @@ def create_token(auth: SignedInWithPassword, runtime: RuntimeDep, _: CsrfChecked
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(
-    auth: SignedIn, runtime: RuntimeDep, _: CsrfChecked, token_id: Annotated[int, Path(description="The token's id.")]
-) -> TokenOut:
+def revoke_token(auth: SignedIn, runtime: RuntimeDep, _: CsrfChecked, token_id: TokenId) -> TokenOut:
     """Revoke an API token (its owner or an admin); it stops working at once.
 
     401 when anonymous and 403 for someone else's token, for ids that exist and ids that do not alike.

@@ -21,10 +21,12 @@ from vademecum.answer.render import article_json_schema, to_html, to_json, to_ma
 from vademecum.articles.edits import load_article
 from vademecum.articles.models import REVIEW_STATES
 from vademecum.articles.workflow import EDIT, REGENERATE, REVIEW_ACTIONS
+from vademecum.inputs import MAX_DB_INT
 from vademecum.services import articles as service
 from vademecum.services import catalogue
 from vademecum.services.catalogue import MAX_PAGE, ArticleView
 from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for
+from vademecum.web.params import ArticleId, Offset, VersionNumber, VersionQuery
 
 router = APIRouter(prefix="/api", tags=["articles"])
 
@@ -35,8 +37,9 @@ ARTICLE_SCHEMA_NOTE = (
 MAX_QUESTION = 2000
 MAX_COMMENT = 5000
 
-ArticleId = Annotated[int, Path(description="The article's id.")]
-VersionNumber = Annotated[int, Path(description="The version's number within the article (1, 2, ...).")]
+# The store's revision counters are 64-bit integers too.
+ExpectedRevision = Annotated[int, Field(ge=0, le=MAX_DB_INT)] | None
+SentencePosition = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 class ExportFormat(StrEnum):
@@ -200,7 +203,7 @@ class TransitionIn(BaseModel):
 
     action: Literal["take", "release", "approve", "request_changes"]
     comment: str | None = Field(default=None, max_length=MAX_COMMENT)
-    expected_revision: int | None = Field(
+    expected_revision: ExpectedRevision = Field(
         default=None,
         description="The review_revision you last saw; a different current one gives 409 instead of acting.",
     )
@@ -210,7 +213,7 @@ class NewVersionIn(BaseModel):
     """A regeneration of the article against the current corpus."""
 
     comment: str | None = Field(default=None, max_length=MAX_COMMENT)
-    expected_revision: int | None = Field(
+    expected_revision: ExpectedRevision = Field(
         default=None, description="The article_revision you last saw; a different current one gives 409."
     )
 
@@ -218,7 +221,7 @@ class NewVersionIn(BaseModel):
 class EditsIn(NewVersionIn):
     """An editor's changes to the current version's sentences."""
 
-    edits: dict[int, str | None] = Field(
+    edits: dict[SentencePosition, str | None] = Field(
         min_length=1,
         description="Sentence position (1 = first sentence in reading order) to its new text, or null to remove it.",
     )
@@ -298,8 +301,8 @@ def list_articles(
         str | None, Query(alias="status", description=f"The current version's state: {', '.join(REVIEW_STATES)}.")
     ] = None,
     approved: Annotated[bool, Query(description="Only articles with an approved version.")] = False,
-    limit: Annotated[int, Query(description=f"Page size, 1 to {MAX_PAGE}.")] = 20,
-    offset: Annotated[int, Query(description="How many matches to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size, 1 to {MAX_PAGE}.")] = 20,
+    offset: Offset = 0,
 ) -> ArticleListOut:
     """Articles whose question matches ``q``, newest first, with the total number of matches."""
     with runtime.session() as session:
@@ -318,7 +321,7 @@ def list_articles(
 def get_article(
     runtime: RuntimeDep,
     article_id: ArticleId,
-    version: Annotated[int | None, Query(description="A version number; default: the one readers see.")] = None,
+    version: VersionQuery = None,
 ) -> ArticleOut:
     """The version readers see (the approved one if any, else the current one, pending review), or
     version ``version``."""
@@ -421,7 +424,7 @@ def export(
     runtime: RuntimeDep,
     article_id: ArticleId,
     fmt: Annotated[ExportFormat, Path(description="md, html, json, ris (references) or bib (references).")],
-    version: Annotated[int | None, Query(description="A version number; default: the one readers see.")] = None,
+    version: VersionQuery = None,
 ) -> Response:
     """The version as a download: the article as Markdown, HTML or JSON, or its references as RIS or BibTeX."""
     view = _view(runtime, article_id, version)

@@ -91,7 +91,7 @@ def search(
     runtime: RuntimeDep,
     q: Annotated[str, Query(description="Words to search for.")],
     kind: Annotated[list[str] | None, Query(description="Only these document kinds.")] = None,
-    limit: Annotated[int | None, Query(description="How many passages (1-1000).")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="How many passages (1-1000).")] = None,
 ) -> SearchOut:
     """Ranked passages for a query."""
     hits = search_passages(runtime, q, kinds=kind or (), limit=limit)

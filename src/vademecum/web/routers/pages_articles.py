@@ -25,11 +25,13 @@ from vademecum.articles.models import (
 )
 from vademecum.articles.workflow import APPROVE, EDIT, REGENERATE, RELEASE, REQUEST_CHANGES, REVIEW_ACTIONS, TAKE
 from vademecum.errors import NotFoundError
+from vademecum.inputs import MAX_DB_INT
 from vademecum.services import articles as service
 from vademecum.services.accounts import list_users
 from vademecum.services.articles import ArticleHistory
 from vademecum.services.catalogue import ArticleView, article_view
 from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
+from vademecum.web.params import ArticleId, VersionNumber, VersionQuery
 
 router = APIRouter(tags=["pages"])
 
@@ -108,8 +110,8 @@ def article_page(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentUser,
-    article_id: int,
-    version: Annotated[int | None, Query(ge=1, description="A version number; default: the one readers see.")] = None,
+    article_id: ArticleId,
+    version: VersionQuery = None,
 ) -> HTMLResponse:
     """The article with its review status, references, and the review actions the user may take."""
     with runtime.session() as session:
@@ -133,10 +135,10 @@ def review_submit(
     runtime: RuntimeDep,
     user: CurrentUser,
     _: CsrfChecked,
-    article_id: int,
-    number: int,
+    article_id: ArticleId,
+    number: VersionNumber,
     step: str,
-    expected_revision: Annotated[int | None, Form()] = None,
+    expected_revision: Annotated[int | None, Form(ge=0, le=MAX_DB_INT)] = None,
     comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
     """Take, release, approve or request changes on one version, then go back to it."""
@@ -160,8 +162,8 @@ def regenerate_submit(
     runtime: RuntimeDep,
     user: CurrentUser,
     _: CsrfChecked,
-    article_id: int,
-    expected_revision: Annotated[int | None, Form()] = None,
+    article_id: ArticleId,
+    expected_revision: Annotated[int | None, Form(ge=0, le=MAX_DB_INT)] = None,
     comment: Annotated[str, Form(max_length=MAX_COMMENT)] = "",
 ) -> Response:
     """Compose the article again against the current corpus as a new version, then show that version."""
@@ -172,7 +174,7 @@ def regenerate_submit(
 
 
 @router.get("/articles/{article_id}/history", response_class=HTMLResponse)
-def history_page(request: Request, runtime: RuntimeDep, article_id: int) -> HTMLResponse:
+def history_page(request: Request, runtime: RuntimeDep, article_id: ArticleId) -> HTMLResponse:
     """Every version (who made it, how, its review) and every audit entry of the article."""
     with runtime.session() as session:
         view = article_view(session, article_id)
@@ -186,9 +188,9 @@ def history_page(request: Request, runtime: RuntimeDep, article_id: int) -> HTML
 def diff_page(
     request: Request,
     runtime: RuntimeDep,
-    article_id: int,
-    from_: Annotated[int, Query(alias="from", ge=1, description="The older version number.")],
-    to: Annotated[int, Query(ge=1, description="The newer version number.")],
+    article_id: ArticleId,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_DB_INT, description="The older version number.")],
+    to: Annotated[int, Query(ge=1, le=MAX_DB_INT, description="The newer version number.")],
 ) -> HTMLResponse:
     """What changed between two versions, sentence by sentence."""
     with runtime.session() as session:

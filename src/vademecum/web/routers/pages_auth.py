@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vademecum.errors import AuthenticationError, TooManyAttempts
+from vademecum.inputs import forbidden_character
 from vademecum.services.accounts import login, logout
 from vademecum.web.cookies import delete_cookie, set_cookie
 from vademecum.web.deps import SESSION_COOKIE, CsrfChecked, CurrentUser, RuntimeDep, templates
@@ -48,6 +49,10 @@ def login_submit(
     """Check the password and open a session; wrong details or too many tries show the form again."""
     target = safe_next(next)
     client = request.client.host if request.client is not None else "unknown"
+    if forbidden_character(username) is not None:
+        # No account has such a name (names are checked when made), and PostgreSQL cannot even compare
+        # with a NUL: the same answer as any unknown name, without reaching the store.
+        return _login_page(request, target, error="wrong user name or password", status=401)
     try:
         signed_in = login(runtime, username, password, client)
     except TooManyAttempts as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -12,12 +13,15 @@ from starlette.datastructures import FormData
 from vademecum.articles import policy
 from vademecum.articles.edits import EditableSentence, Edits
 from vademecum.errors import InvalidQueryError
+from vademecum.inputs import MAX_DB_INT
 from vademecum.services.articles import EditForm, edit_form, edit_sentences
 from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
+from vademecum.web.params import ArticleId
 
 router = APIRouter(tags=["pages"])
 
 TEXT_PREFIX = "text-"
+_DIGITS = re.compile(r"[0-9]{1,19}")
 REMOVE_FIELD = "remove"
 MAX_COMMENT = 5000
 
@@ -41,6 +45,18 @@ class EditPageContext:
         return self.texts.get(sentence.position, sentence.text)
 
 
+def form_int(text: str) -> int | None:
+    """A form field's whole number, or None for anything else.
+
+    ASCII digits only and within what the store holds: ``str.isdigit`` also accepts "²" (which ``int``
+    refuses), and ``int`` refuses strings of more than 4,300 digits, both of which would be a 500.
+    """
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_DB_INT else None
+
+
 async def _form_data(request: Request) -> FormData:
     # The sentence fields are named by position, so the form is read whole rather than field by field.
     return await request.form()
@@ -50,7 +66,7 @@ FormDataDep = Annotated[FormData, Depends(_form_data)]
 
 
 @router.get("/articles/{article_id}/edit", response_class=HTMLResponse)
-def edit_page(request: Request, runtime: RuntimeDep, user: CurrentUser, article_id: int) -> Response:
+def edit_page(request: Request, runtime: RuntimeDep, user: CurrentUser, article_id: ArticleId) -> Response:
     """Every sentence of the current version in a text box (with a remove box), under its heading."""
     policy.require(user, policy.EDIT)  # readers and reviewers get 403 whatever the article's state
     with runtime.session() as session:
@@ -64,18 +80,22 @@ def edit_submit(
     runtime: RuntimeDep,
     user: CurrentUser,
     _: CsrfChecked,
-    article_id: int,
+    article_id: ArticleId,
     data: FormDataDep,
 ) -> Response:
     """Save the changed sentences as a new version (→ 303 to the article); a bad edit shows the form again."""
     texts = {
-        int(position): value
+        number: value
         for name, value in data.multi_items()
-        if (position := name.removeprefix(TEXT_PREFIX)) != name and position.isdigit() and isinstance(value, str)
+        if name.startswith(TEXT_PREFIX)
+        and (number := form_int(name.removeprefix(TEXT_PREFIX))) is not None
+        and isinstance(value, str)
     }
-    removed = frozenset(int(v) for v in data.getlist(REMOVE_FIELD) if isinstance(v, str) and v.isdigit())
+    removed = frozenset(
+        number for v in data.getlist(REMOVE_FIELD) if isinstance(v, str) and (number := form_int(v)) is not None
+    )
     comment = str(data.get("comment") or "")[:MAX_COMMENT].strip()
-    revision = str(data.get("expected_revision") or "")
+    revision = data.get("expected_revision")
     changes: Edits = {**texts, **dict.fromkeys(removed)}
     try:
         with runtime.session() as session:
@@ -85,7 +105,7 @@ def edit_submit(
                 article_id,
                 changes,
                 comment=comment or None,
-                expected_revision=int(revision) if revision.isdigit() else None,
+                expected_revision=form_int(revision) if isinstance(revision, str) else None,
             )
     except InvalidQueryError as error:
         with runtime.session() as session:

@@ -12,6 +12,7 @@ from vademecum.errors import InvalidQueryError
 from vademecum.services.articles import ask_article
 from vademecum.services.catalogue import ArticleSummary, list_articles
 from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, templates
+from vademecum.web.params import Offset
 
 router = APIRouter(tags=["pages"])
 
@@ -77,7 +78,7 @@ def article_list(
     request: Request,
     runtime: RuntimeDep,
     q: Annotated[str, Query(description="Words of the title (the question).")] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """Every article whose title holds the words, newest first, with its review state."""
     error = None

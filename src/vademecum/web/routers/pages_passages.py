@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from vademecum.inputs import MAX_DB_INT
 from vademecum.services.passages import passage_detail
 from vademecum.web.deps import RuntimeDep, templates
+from vademecum.web.params import PassageId
 
 router = APIRouter(tags=["pages"])
 
@@ -17,9 +19,13 @@ router = APIRouter(tags=["pages"])
 def passage_fragment(
     request: Request,
     runtime: RuntimeDep,
-    passage_id: int,
-    start: Annotated[int | None, Query(ge=0, description="Start of the quoted sentence in the passage.")] = None,
-    end: Annotated[int | None, Query(ge=0, description="End of the quoted sentence in the passage.")] = None,
+    passage_id: PassageId,
+    start: Annotated[
+        int | None, Query(ge=0, le=MAX_DB_INT, description="Start of the quoted sentence in the passage.")
+    ] = None,
+    end: Annotated[
+        int | None, Query(ge=0, le=MAX_DB_INT, description="End of the quoted sentence in the passage.")
+    ] = None,
 ) -> HTMLResponse:
     """Source, section, evidence level, date, link out, and the text with the quoted sentence marked."""
     with runtime.session() as session:
