@@ -12,9 +12,7 @@ import itertools
 import json
 import re
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +20,12 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-import uvicorn
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from app_server import serving
 from vademecum.answer.article import Article as ComposedArticle
 from vademecum.answer.article import ReferenceKind
 from vademecum.answer.reference_export import to_bibtex, to_ris
@@ -424,28 +422,11 @@ def test_new_versions_over_http(demo_copy: Settings) -> None:
         runtime.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(world: World, settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on loopback in a thread, over the same store as ``world``."""
-    port = free_port()
-    uvicorn_server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    with serving(settings) as url:
+        yield url
 
 
 def approve_at_once(server: str, world: World, article_id: int, revision: int) -> dict[str, httpx.Response]:

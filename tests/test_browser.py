@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
+from app_server import serving
 from vademecum.articles.models import REVIEWER
 from vademecum.services.accounts import add_user
 from vademecum.services.runtime import open_runtime
 from vademecum.settings import Settings
-from vademecum.web.app import create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -35,12 +32,6 @@ SCREENSHOTS = Path(
 pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app under uvicorn on loopback, over a private copy of the ingested demo data directory."""
@@ -51,18 +42,8 @@ def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     with runtime.session() as session:
         add_user(session, None, "reviewer", REVIEWER, password=PASSWORD, from_command_line=True)
     runtime.close()
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=30)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

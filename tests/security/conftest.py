@@ -6,23 +6,13 @@ fix. They run on SQLite and PostgreSQL through the ``database_url`` fixture of t
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
+from app_server import serving
 from vademecum.services.runtime import Runtime
 from vademecum.settings import Settings
-from vademecum.web.app import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,15 +22,5 @@ def live_server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     It listens on 127.0.0.1 and every loopback address reaches it, so a client bound to 127.0.0.2 is
     another client address as far as the app can tell.
     """
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(settings) as url:
+        yield url

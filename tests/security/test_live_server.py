@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app_server import free_port
 from vademecum.articles.models import ADMIN
 from vademecum.services.accounts import add_user, create_api_token
 from vademecum.services.runtime import open_runtime
@@ -40,12 +41,6 @@ class Server:
 
     url: str
     token: str
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
