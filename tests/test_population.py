@@ -168,10 +168,12 @@ def test_guideline_choice_follows_the_population(population_runtime: Runtime):
 def test_research_about_animals_is_kept_for_that_species_only(population_runtime: Runtime):
     query = "dogs cats"
     with population_runtime.session() as session:
-        retriever = Retriever(population_runtime.index, session, ConceptMatcher.from_groups([]))
+        matcher = ConceptMatcher.from_groups([])
+        retriever = Retriever(population_runtime.index, session, matcher)
 
         def found(population: Population | None) -> set[str]:
-            return {e.document_id for e in retriever.research(query, population=population)}
+            studies = retriever.studies(query, about=matcher, population=population, max_studies=50, relevance_floor=0)
+            return {study.document_id for study in studies}
 
         assert {IN_CATS, *IN_DOGS} <= found(None)
         assert found(Population()) & {IN_CATS, *IN_DOGS} == set()

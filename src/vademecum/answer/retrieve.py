@@ -1,9 +1,10 @@
 """Retrieval per evidence kind: the passages an article may quote, ranked, with their documents.
 
 Guidelines are chosen as whole documents (health-professional versions before patient versions,
-the strongest and most recent first), then their best passages; research passages are ranked
-by relevance combined with evidence level and recency (weights in :class:`RankingWeights`);
-drug labels are found by the drug's names and read by LOINC section.
+the strongest and most recent first), then their best passages; studies relevant to the question are
+ordered by whether their title or MeSH names its concepts, then by design and recency; drug labels are
+found by the drug's names, or by the condition their Indications and Usage names, and read by LOINC
+section.
 
 A passage only counts as relevant when it (or its document title or section) mentions one of the
 question's concepts by one of its MeSH entry terms: that is what keeps unrelated text out of an
@@ -13,11 +14,10 @@ article when the corpus has nothing on the question.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,21 +38,6 @@ GUIDELINE_HITS_DEEP = 2000
 DEEP_WHEN_FEWER = 60
 RESEARCH_HITS = 200
 _SHORT_WORDS = frozenset({"in", "of", "or", "to", "an", "as", "at", "by", "on"})
-
-
-@dataclass(frozen=True, slots=True)
-class RankingWeights:
-    """How research passages are ranked: relevance, evidence level and recency, summed.
-
-    Relevance is the BM25 score divided by the best score of the query (0–1); level contributes
-    ``level`` × (7 − rank) / 6 (guideline 1 … unclassified 7); recency contributes ``recency`` ×
-    exp(−age / half_life) with age in years.
-    """
-
-    relevance: float = 1.0
-    level: float = 0.35
-    recency: float = 0.15
-    half_life_years: float = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +148,6 @@ class Retriever:
     index: PassageIndex
     session: Session
     matcher: ConceptMatcher
-    weights: RankingWeights = field(default_factory=RankingWeights)
-    today: dt.date = field(default_factory=dt.date.today)
 
     def guidelines(
         self,
@@ -269,38 +252,6 @@ class Retriever:
             for passage in store.passages_by_id(self.session, wanted).values()
         ]
         return sorted(found + added, key=lambda e: -e.score)
-
-    def research(
-        self,
-        query: str,
-        *,
-        max_documents: int = 8,
-        passages_per_document: int = 2,
-        population: Population | None = None,
-    ) -> tuple[Evidence, ...]:
-        """Research passages ranked by relevance, level and recency; at most a few per study.
-
-        With ``population``, studies about another species are left out (for a question about
-        people, those MEDLINE tags Animals and not Humans; for one about cats, all but those whose
-        MeSH headings or title name cats): see :func:`~vademecum.answer.population.research_fits`.
-        """
-        hits, _ = self._research_hits(query, population)
-        if not hits:
-            return ()
-        best = max(hit.score for hit in hits)
-        ranked = sorted(hits, key=lambda h: -self._research_score(h, best))
-        per_document: dict[str, int] = defaultdict(int)
-        kept: list[PassageHit] = []
-        for hit in ranked:
-            document_id = hit.passage.document_id
-            if per_document[document_id] >= passages_per_document:
-                continue
-            if document_id not in per_document and len(per_document) >= max_documents:
-                continue
-            per_document[document_id] += 1
-            kept.append(hit)
-        documents = store.documents_by_id(self.session, per_document)
-        return tuple(self._evidence(kept, documents))
 
     def studies(
         self,
@@ -452,15 +403,6 @@ class Retriever:
         return [
             hit for hit in hits if self.matcher.covers(f"{hit.passage.title} {hit.passage.section} {hit.passage.text}")
         ]
-
-    def _research_score(self, hit: PassageHit, best: float) -> float:
-        weights = self.weights
-        relevance = hit.score / best if best else 0.0
-        level = (7 - min(hit.passage.level_rank, 7)) / 6
-        year = hit.passage.year
-        age = max(0, self.today.year - year) if year else 30
-        recency = math.exp(-age / weights.half_life_years)
-        return weights.relevance * relevance + weights.level * level + weights.recency * recency
 
     def _evidence(self, hits: Sequence[PassageHit], documents: dict[str, EvidenceDocument]) -> list[Evidence]:
         stored = store.passages_by_id(self.session, (h.passage.passage_id for h in hits))
