@@ -12,7 +12,8 @@ from alembic.config import Config
 from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
-from vademecum.answer.retrieve import make_evidence
+from vademecum.answer.retrieve import LABEL_SECTIONS, make_evidence
+from vademecum.answer.sentences import SPLITTER_VERSION, split_sentences, stored_spans
 from vademecum.db import MIGRATIONS_DIR, create_db_engine, upgrade_database
 from vademecum.evidence import store
 from vademecum.evidence.grading import grade
@@ -234,7 +235,9 @@ def test_a_new_reader_version_reads_an_unchanged_file_again(
     assert again.counts["files_ingested"] == 1 and again.counts["files_unchanged"] == 0
 
 
-def test_passages_stored_before_revision_0004_read_as_blocks_without_a_list(database_url: str, corpus_dir: Path):
+def test_passages_stored_before_revisions_0004_and_0006_read_as_blocks_without_a_list_split_when_read(
+    database_url: str, corpus_dir: Path
+):
     record = read_pdq(corpus_dir, MERKEL)
     engine = create_db_engine(database_url)
     config = Config()
@@ -243,7 +246,7 @@ def test_passages_stored_before_revision_0004_read_as_blocks_without_a_list(data
         config.attributes["connection"] = connection
         command.upgrade(config, "0003")
     # The passages table as revision 0003 made it (the model's table would write the new columns too).
-    new_columns = {"block_id", "item_number", "depth", "lead_end"}
+    new_columns = {"block_id", "item_number", "depth", "lead_end", "sentences"}
     old_passages = table(
         "passages",
         *(column(c.name, c.type) for c in EvidencePassage.__table__.columns if c.name not in new_columns | {"id"}),
@@ -262,4 +265,50 @@ def test_passages_stored_before_revision_0004_read_as_blocks_without_a_list(data
         stored = store.document_passages(session, record.doc_id)
         assert [p.text for p in stored] == [p.text for p in record.passages]
         assert {(p.block_id, p.item_number, p.depth, p.lead_end) for p in stored} == {(None, None, 0, 0)}
+        assert {p.sentences is None for p in stored} == {True}
+        documents = store.documents_by_id(session, [record.doc_id])
+        evidence = [make_evidence(p, documents[record.doc_id], 0.0) for p in stored]
+        assert [e.sentences for e in evidence] == [split_sentences(p.text) for p in stored]
+        assert sum(len(e.sentences) > 1 for e in evidence) > 10
     engine.dispose()
+
+
+def test_ingest_stores_the_sentences_of_the_passages_articles_quote(runtime: Runtime, corpus_dir: Path):
+    guideline = (
+        corpus_dir / "guidelines" / "nci-pdq" / "types-gi-neuroendocrine-tumors-hp-gi-neuroendocrine-treatment-pdq.md"
+    )
+    ingest_paths(
+        runtime,
+        [
+            guideline,
+            corpus_dir / "labels" / "spl" / "humira.xml",
+            corpus_dir / "pubmed" / "pubmedparser-pubmed21n1004.xml.gz",
+        ],
+    )
+    with runtime.session() as session:
+        rows = session.execute(select(EvidencePassage, EvidenceDocument).join(EvidenceDocument)).all()
+        split_by_kind: dict[str, list[bool]] = {}
+        for passage, document in rows:
+            split_by_kind.setdefault(document.kind, []).append(passage.sentences is not None)
+            if passage.sentences is None:
+                continue
+            evidence = make_evidence(passage, document, 0.0)
+            # The stored split is the one the splitter gives now, sentence for sentence.
+            assert evidence.sentences == split_sentences(passage.text)
+        humira_sections = {
+            passage.section_code for passage, document in rows if document.kind == "drug_label" and passage.sentences
+        }
+        multi = [
+            passage
+            for passage, document in rows
+            if document.kind == "guideline" and passage.sentences and len(passage.sentences["bounds"]) > 2
+        ]
+    assert all(split_by_kind["guideline"])
+    assert not any(split_by_kind["research"])
+    assert humira_sections == set(LABEL_SECTIONS)
+    assert len(multi) > 100
+    # A split stored by another version of the splitter is not trusted: the text is split again.
+    passage = multi[0]
+    stale = {**passage.sentences, "splitter": SPLITTER_VERSION + 1, "bounds": [0, len(passage.text)]}
+    assert stored_spans(passage.text, stale) == split_sentences(passage.text)
+    assert len(stored_spans(passage.text, passage.sentences)) == len(passage.sentences["bounds"]) // 2 > 1

@@ -355,7 +355,7 @@ class Composer:
         intent_words = INTENT_WORDS[self.question.intent]
         found = []
         for passage in passages:
-            for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text):
+            for group in sentences.group_standalone(passage.sentences, passage.text):
                 text = passage.text[group[0].start : group[-1].end]
                 if not sentences.is_clinical_statement(group[0].text):
                     continue
@@ -387,10 +387,7 @@ class Composer:
         return Bullet(cited)
 
     def _sentences_of(self, passage: Evidence) -> list[CitedSentence]:
-        return [
-            CitedSentence(span.text, _location(passage, span.start, span.end))
-            for span in sentences.split_sentences(passage.text)
-        ]
+        return [CitedSentence(span.text, _location(passage, span.start, span.end)) for span in passage.sentences]
 
 
 def _across_sections(groups: Sequence[list[Candidate]], limit: int) -> list[list[Candidate]]:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vademecum.answer import dosing, sentences
+from vademecum.answer import dosing
 from vademecum.answer.retrieve import BOXED_WARNING, DOSAGE, INDICATIONS, ConceptMatcher, Evidence, LabelEvidence
 
 # An abbreviation a label defines right after naming the condition: "… Merkel cell carcinoma (MCC)".
@@ -87,7 +87,7 @@ def _first_naming(passages: Sequence[Evidence], matcher: ConceptMatcher) -> tupl
         heading = " ".join(passage.section_path[1:])
         if _NOT_FOR.search(heading) or not matcher.matches(f"{heading} {passage.text}"):
             continue
-        spans = sentences.split_sentences(passage.text)
+        spans = passage.sentences
         naming = [s for s in spans if matcher.matches(s.text)]
         if not naming and matcher.matches(heading):
             naming = spans[:1]
@@ -199,7 +199,7 @@ def _first_dose(
             continue
         if recommended and not _RECOMMENDED_DOSE.search(passage.text):
             continue
-        for span in sentences.split_sentences(passage.text):
+        for span in passage.sentences:
             if (
                 dosing.parse_doses(span.text)
                 and (terms is None or terms.matches(span.text))

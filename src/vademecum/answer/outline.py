@@ -434,7 +434,7 @@ def _best_statement(passages: Sequence[Evidence], drugs: DrugLexicon) -> list[Bu
 
 
 def _opens_with_study(passage: Evidence) -> bool:
-    first = sentences.split_sentences(passage.text)[:1]
+    first = passage.sentences[:1]
     return bool(first) and bool(REPORTS_STUDY.search(first[0].text))
 
 

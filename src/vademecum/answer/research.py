@@ -77,7 +77,7 @@ def study_size(study: Study) -> str | None:
             # A full text has hundreds of passages: only those stating both are split into sentences.
             if not (_ENROLMENT.search(passage.text) and _SIZE.search(passage.text)):
                 continue
-            for span in sentences.split_sentences(passage.text):
+            for span in passage.sentences:
                 if _ENROLMENT.search(span.text):
                     found.extend((int(m.group("n").replace(",", "")), m.group(0)) for m in _SIZE.finditer(span.text))
         if found:
@@ -97,7 +97,7 @@ def _brief(group: Sequence[sentences.Span]) -> tuple[sentences.Span, ...]:
 def _last(passage: Evidence) -> StudyQuote | None:
     groups = [
         group
-        for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text)
+        for group in sentences.group_standalone(passage.sentences, passage.text)
         if sentences.is_clinical_statement(group[0].text)
     ]
     if not groups:
@@ -109,7 +109,7 @@ def _last(passage: Evidence) -> StudyQuote | None:
 def _quote(passages: Sequence[Evidence], question_words: set[str], *, first: bool) -> StudyQuote | None:
     best: tuple[float, StudyQuote] | None = None
     for order, passage in enumerate(passages):
-        for group in sentences.group_standalone(sentences.split_sentences(passage.text), passage.text):
+        for group in sentences.group_standalone(passage.sentences, passage.text):
             spans = _brief(group)
             if not sentences.is_clinical_statement(spans[0].text):
                 continue

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from vademecum.answer.article import evidence_key
 from vademecum.answer.population import Population, document_population, fits, fitting_documents, research_fits
+from vademecum.answer.sentences import Span, stored_spans, stored_split
 from vademecum.evidence import store
 from vademecum.evidence.models import EvidenceDocument, EvidencePassage
-from vademecum.records import Audience, DocumentKind
+from vademecum.records import Audience, DocumentKind, Passage
 from vademecum.search.index import PassageHit, PassageIndex
 
 BOXED_WARNING = "34066-1"
@@ -70,11 +71,17 @@ class Evidence:
     item_number: int | None = None
     depth: int = 0
     lead_end: int = 0
+    stored_sentences: dict[str, object] | None = None
 
     @property
     def key(self) -> str:
         """The passage's citation key."""
         return evidence_key(self.passage_id)
+
+    @property
+    def sentences(self) -> list[Span]:
+        """The passage's sentences, as split at ingest when the store has them."""
+        return stored_spans(self.text, self.stored_sentences)
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,4 +501,15 @@ def make_evidence(passage: EvidencePassage, document: EvidenceDocument, score: f
         item_number=passage.item_number,
         depth=passage.depth or 0,
         lead_end=passage.lead_end or 0,
+        stored_sentences=passage.sentences,
     )
+
+
+def quoted_split(kind: str, passage: Passage) -> dict[str, object] | None:
+    """The sentence split ingest stores with ``passage``: for the passages an article quotes sentence by
+    sentence (guidelines; a label's boxed warning, indications and dosage), None for the others."""
+    if kind == DocumentKind.GUIDELINE.value or (
+        kind == DocumentKind.DRUG_LABEL.value and passage.section_code in LABEL_SECTIONS
+    ):
+        return stored_split(passage.text)
+    return None

@@ -12,7 +12,7 @@ citations can be combined.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -130,6 +130,26 @@ class StandaloneGroups:
     def __len__(self) -> int:
         """Number of groups."""
         return len(self.groups)
+
+
+SPLITTER_VERSION = 1
+"""Bumped whenever a change here splits some text differently: splits stored at ingest by an older
+version are then ignored and the text is split again when read."""
+
+
+def stored_split(text: str) -> dict[str, object]:
+    """The split of ``text`` as ingest stores it with a passage (see :func:`stored_spans`)."""
+    bounds = [offset for span in split_sentences(text) for offset in (span.start, span.end)]
+    return {"splitter": SPLITTER_VERSION, "bounds": bounds}
+
+
+def stored_spans(text: str, stored: Mapping[str, object] | None) -> list[Span]:
+    """The sentences of ``text``: from its split stored at ingest when there is one of this version,
+    else split now."""
+    bounds = stored.get("bounds") if stored and stored.get("splitter") == SPLITTER_VERSION else None
+    if not isinstance(bounds, list):
+        return split_sentences(text)
+    return [Span(start, end, text[start:end]) for start, end in zip(bounds[::2], bounds[1::2], strict=True)]
 
 
 def split_sentences(text: str) -> list[Span]:

@@ -91,6 +91,10 @@ class EvidencePassage(Base):
     item_number: Mapped[int | None] = mapped_column(Integer)
     depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lead_end: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The passage split into sentences at ingest ({"splitter": version, "bounds": [start, end, ...]}), for
+    # the passages an article quotes sentence by sentence; null for the others and for rows stored
+    # before revision 0006 (see vademecum.answer.sentences.stored_split).
+    sentences: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     document: Mapped[EvidenceDocument] = relationship(back_populates="passages")
 

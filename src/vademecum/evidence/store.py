@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -64,8 +64,16 @@ def is_older_version(new: str | None, old: str | None) -> bool:
     return new < old
 
 
-def store_documents(session: Session, records: Sequence[SourceDocument], source_sha256: str) -> list[StoredChange]:
-    """Store a batch of records: add new documents, replace older versions, skip unchanged or older ones."""
+Splitter = Callable[[str, Passage], dict[str, object] | None]
+"""What ingest stores of a passage's sentences, given its document's kind (None: nothing)."""
+
+
+def store_documents(
+    session: Session, records: Sequence[SourceDocument], source_sha256: str, split: Splitter | None = None
+) -> list[StoredChange]:
+    """Store a batch of records: add new documents, replace older versions, skip unchanged or older ones.
+
+    With ``split``, each passage written is stored with what it returns for it (its sentences)."""
     hashes = [content_hash(record) for record in records]
     ids = [record.doc_id for record in records]
     existing = {
@@ -108,7 +116,7 @@ def store_documents(session: Session, records: Sequence[SourceDocument], source_
         session.execute(
             EvidencePassage.__table__.insert(),
             [
-                _passage_row(record.doc_id, ordinal, passage)
+                _passage_row(record.doc_id, ordinal, passage, split(record.kind, passage) if split else None)
                 for record, *_rest in to_write
                 for ordinal, passage in enumerate(_passages_of(record))
             ],
@@ -216,7 +224,9 @@ def _document_row(record: SourceDocument, digest: str, record_grade: Grade, sour
     }
 
 
-def _passage_row(document_id: str, ordinal: int, passage: Passage) -> dict[str, object]:
+def _passage_row(
+    document_id: str, ordinal: int, passage: Passage, sentences: dict[str, object] | None = None
+) -> dict[str, object]:
     return {
         "document_id": document_id,
         "ordinal": ordinal,
@@ -231,6 +241,7 @@ def _passage_row(document_id: str, ordinal: int, passage: Passage) -> dict[str, 
         "item_number": passage.item_number,
         "depth": passage.depth,
         "lead_end": passage.lead_end,
+        "sentences": sentences,
     }
 
 
