@@ -17,7 +17,14 @@ from vademecum.answer.sentences import SPLITTER_VERSION, split_sentences, stored
 from vademecum.db import MIGRATIONS_DIR, create_db_engine, upgrade_database
 from vademecum.evidence import store
 from vademecum.evidence.grading import grade
-from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestError, IngestRun
+from vademecum.evidence.models import (
+    CitedWork,
+    EvidenceDocument,
+    EvidencePassage,
+    HeadingRun,
+    IngestError,
+    IngestRun,
+)
 from vademecum.records import SourceDocument
 from vademecum.services.ingest import ingest_paths, rebuild_index
 from vademecum.services.runtime import Runtime
@@ -312,3 +319,33 @@ def test_ingest_stores_the_sentences_of_the_passages_articles_quote(runtime: Run
     stale = {**passage.sentences, "splitter": SPLITTER_VERSION + 1, "bounds": [0, len(passage.text)]}
     assert stored_spans(passage.text, stale) == split_sentences(passage.text)
     assert len(stored_spans(passage.text, passage.sentences)) == len(passage.sentences["bounds"]) // 2 > 1
+
+
+def test_the_heading_map_written_at_ingest_finds_the_passages_under_a_heading(runtime: Runtime, corpus_dir: Path):
+    guideline = corpus_dir / "guidelines" / "nci-pdq" / "types-skin-hp-merkel-cell-treatment-pdq.md"
+    ingest_paths(runtime, [guideline, corpus_dir / "labels" / "spl" / "humira.xml"])
+    with runtime.session() as session:
+        documents = list(session.scalars(select(EvidenceDocument.id)))
+        for document_id in documents:
+            passages = store.document_passages(session, document_id)
+            runs = session.scalars(
+                select(HeadingRun).where(HeadingRun.document_id == document_id).order_by(HeadingRun.first_ordinal)
+            ).all()
+            # The runs cover every passage once, in order, each under its own path.
+            covered = [ordinal for run in runs for ordinal in range(run.first_ordinal, run.last_ordinal + 1)]
+            assert covered == [p.ordinal for p in passages]
+            assert all(passages[run.first_ordinal].section_path == run.section_path for run in runs)
+            assert len(runs) < len(passages)
+        treatment = store.passages_under(session, documents, lambda path: "Treatment Option" in " ".join(path))
+        expected = [
+            p.id
+            for document_id in sorted(documents)
+            for p in store.document_passages(session, document_id)
+            if "Treatment Option" in " ".join(p.section_path)
+        ]
+        assert treatment == expected
+        assert len(treatment) > 10
+        # Replacing a document replaces its heading map.
+        before = session.scalar(select(func.count()).select_from(HeadingRun))
+        store.delete_documents(session, documents[:1])
+        assert session.scalar(select(func.count()).select_from(HeadingRun)) < before

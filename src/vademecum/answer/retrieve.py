@@ -247,11 +247,10 @@ class Retriever:
         """Add the documents' passages under headings naming the asked-about content, scored below the hits."""
         pattern = words_pattern(section_words)
         have = {e.passage_id for e in found}
-        wanted = [
-            passage_id
-            for passage_id, _document, path in store.passage_sections(self.session, (d.id for d in documents))
-            if passage_id not in have and pattern.search(" ".join(path))
-        ][: max(0, limit - len(found))]
+        under = store.passages_under(
+            self.session, (d.id for d in documents), lambda path: bool(pattern.search(" ".join(path)))
+        )
+        wanted = [passage_id for passage_id in under if passage_id not in have][: max(0, limit - len(found))]
         by_id = {d.id: d for d in documents}
         floor = 0.5 * max((e.score for e in found), default=1.0)
         added = [

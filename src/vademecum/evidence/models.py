@@ -99,6 +99,22 @@ class EvidencePassage(Base):
     document: Mapped[EvidenceDocument] = relationship(back_populates="passages")
 
 
+class HeadingRun(Base):
+    """A run of consecutive passages of a document under one heading path: the document's heading map.
+
+    Written at ingest with the passages, so that an article can pick a guideline's passages by heading
+    ("… Treatment Options …") without reading the path of every passage of the guideline.
+    """
+
+    __tablename__ = "heading_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    section_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_ordinal: Mapped[int] = mapped_column(Integer)
+    last_ordinal: Mapped[int] = mapped_column(Integer)
+
+
 class CitedWork(Base):
     """An entry of a document's own reference list (e.g. the studies a PDQ summary cites)."""
 

@@ -17,7 +17,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer
 
 from vademecum.evidence.grading import Grade, grade
-from vademecum.evidence.models import CitedWork, EvidenceDocument, EvidencePassage, IngestRun, SourceFile
+from vademecum.evidence.models import (
+    CitedWork,
+    EvidenceDocument,
+    EvidencePassage,
+    HeadingRun,
+    IngestRun,
+    SourceFile,
+)
 from vademecum.records import Passage, Section, SourceDocument
 
 
@@ -121,6 +128,14 @@ def store_documents(
                 for ordinal, passage in enumerate(_passages_of(record))
             ],
         )
+        session.execute(
+            HeadingRun.__table__.insert(),
+            [
+                {"document_id": record.doc_id, **run}
+                for record, *_rest in to_write
+                for run in heading_runs(passage.section_path for passage in _passages_of(record))
+            ],
+        )
         cited_rows = [
             {**dataclasses.asdict(work), "authors": list(work.authors), "document_id": record.doc_id}
             for record, *_rest in to_write
@@ -165,7 +180,7 @@ def _delete_rows(session: Session, document_ids: list[str]) -> None:
     if not document_ids:
         return
     # Explicit deletes rather than relying on ON DELETE CASCADE, which SQLite only honours per connection.
-    for model in (EvidencePassage, CitedWork):
+    for model in (EvidencePassage, HeadingRun, CitedWork):
         session.execute(delete(model).where(model.document_id.in_(document_ids)))
     session.execute(delete(EvidenceDocument).where(EvidenceDocument.id.in_(document_ids)))
 
@@ -337,17 +352,41 @@ def document_passages(session: Session, document_id: str, section_codes: Sequenc
     return list(session.scalars(statement.order_by(EvidencePassage.ordinal)))
 
 
-def passage_sections(session: Session, document_ids: Iterable[str]) -> list[tuple[int, str, list[str]]]:
-    """``(passage id, document id, section path)`` of every passage of some documents, in order.
+def heading_runs(paths: Iterable[Sequence[str]]) -> list[dict[str, object]]:
+    """The heading map of a document whose passages have the section ``paths``, in order: one row per run
+    of consecutive passages under the same path."""
+    runs: list[dict[str, object]] = []
+    for ordinal, path in enumerate(paths):
+        if runs and runs[-1]["section_path"] == list(path):
+            runs[-1]["last_ordinal"] = ordinal
+        else:
+            runs.append({"section_path": list(path), "first_ordinal": ordinal, "last_ordinal": ordinal})
+    return runs
 
-    Cheap compared with loading the passages: used to pick passages by heading before loading them.
-    """
+
+def passages_under(
+    session: Session, document_ids: Iterable[str], heading: Callable[[Sequence[str]], bool]
+) -> list[int]:
+    """The ids of the passages of some documents whose section path ``heading`` accepts, in document and
+    passage order, found through the documents' heading maps."""
     ids = list(dict.fromkeys(document_ids))
     if not ids:
         return []
-    statement = (
-        select(EvidencePassage.id, EvidencePassage.document_id, EvidencePassage.section_path)
-        .where(EvidencePassage.document_id.in_(ids))
-        .order_by(EvidencePassage.document_id, EvidencePassage.ordinal)
-    )
-    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+    ordinals: dict[str, list[int]] = {}
+    for document_id, path, first, last in session.execute(
+        select(HeadingRun.document_id, HeadingRun.section_path, HeadingRun.first_ordinal, HeadingRun.last_ordinal)
+        .where(HeadingRun.document_id.in_(ids))
+        .order_by(HeadingRun.document_id, HeadingRun.first_ordinal)
+    ):
+        if heading(path):
+            ordinals.setdefault(document_id, []).extend(range(first, last + 1))
+    found: list[int] = []
+    for document_id in sorted(ordinals):
+        found.extend(
+            session.scalars(
+                select(EvidencePassage.id)
+                .where(EvidencePassage.document_id == document_id, EvidencePassage.ordinal.in_(ordinals[document_id]))
+                .order_by(EvidencePassage.ordinal)
+            )
+        )
+    return found
