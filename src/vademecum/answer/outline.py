@@ -610,7 +610,8 @@ def _standalone_groups(passage: Evidence) -> list[tuple[CitedSentence, ...]]:
     start = passage.lead_end if passage.block == "list_item" else 0
     text = passage.text[start:]
     found = []
-    for group in sentences.group_standalone(sentences.split_sentences(text), text):
+    spans = passage.sentences if start == 0 else sentences.split_sentences(text)
+    for group in sentences.group_standalone(spans, text):
         if sentences.is_clinical_statement(group[0].text):
             found.append(tuple(CitedSentence(s.text, location(passage, start + s.start, start + s.end)) for s in group))
     return found
