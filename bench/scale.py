@@ -10,7 +10,9 @@ the single-process run uses it too so that both write to the same kind of store)
 - ``cluster``: ``ingest_on_cluster`` on a LocalCluster of --workers processes (one thread each, on 127.0.0.1),
   one index shard per --files-per-shard files, searched as one index (exact global BM25).
 Reported per mode: records/s, peak memory of each process, index and store size, and p50/p95 latency of
-passage search (BioASQ and PubMedQA questions) and of ``ask`` at that size.
+passage search (BioASQ and PubMedQA questions) and of ``ask`` at that size. When both modes run, the cluster
+process also opens the single run's index and times the same searches on the shards and on that one index,
+alternating query by query in the one process, and checks that their scores agree (``sharded_vs_one_index``).
 
 Needs a PostgreSQL server URL whose user may create databases, in VADEMECUM_BENCH_DATABASE_URL or
 VADEMECUM_TEST_DATABASE_URL (``make bench-scale`` starts a private one with scripts/with-test-postgres).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -34,6 +37,7 @@ from search_latency import real_questions
 from sqlalchemy import create_engine, make_url, text
 
 from vademecum.errors import QuestionRefused
+from vademecum.search.index import PassageIndex
 from vademecum.services.ask import ask
 from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed, ingest_paths
 from vademecum.services.runtime import Runtime, open_runtime
@@ -100,10 +104,46 @@ def latencies(runtime: Runtime, queries: list[str], questions: list[str]) -> dic
     }
 
 
+def sharded_vs_one_index(sharded: PassageIndex, one: PassageIndex, queries: list[str], boosts: dict) -> dict[str, Any]:
+    """Search p50/p95 of the sharded index and of one index over the same records, timed alternately in this
+    process after a warm-up pass over every query, and how many queries got the same top-10 scores."""
+    for query in queries:
+        sharded.search(query, limit=10, field_boosts=boosts)
+        one.search(query, limit=10, field_boosts=boosts)
+    times: dict[str, list[float]] = {"sharded": [], "one_index": []}
+    same_scores = same_bits = 0
+    for number, query in enumerate(queries):
+        # Alternate which goes first, so that neither always finds the other's pages in the cache.
+        order = [("sharded", sharded), ("one_index", one)][:: 1 if number % 2 else -1]
+        scores = {}
+        for name, index in order:
+            started = time.perf_counter()
+            hits = index.search(query, limit=10, field_boosts=boosts)
+            times[name].append(time.perf_counter() - started)
+            scores[name] = [hit.score for hit in hits]
+        same_bits += scores["sharded"] == scores["one_index"]
+        same_scores += len(scores["sharded"]) == len(scores["one_index"]) and all(
+            math.isclose(a, b, rel_tol=2e-5) for a, b in zip(scores["sharded"], scores["one_index"], strict=True)
+        )
+    figures = {name: summary_ms(values) for name, values in times.items()}
+    return {
+        "queries": len(queries),
+        **figures,
+        "p50_ratio": round(figures["sharded"]["p50_ms"] / figures["one_index"]["p50_ms"], 2),
+        "p95_ratio": round(figures["sharded"]["p95_ms"] / figures["one_index"]["p95_ms"], 2),
+        "same_top10_scores": same_scores,
+        "same_top10_scores_to_the_bit": same_bits,
+    }
+
+
+def mode_home(mode: str) -> Path:
+    return RESULTS_DIR / f"home-scale-{mode}"
+
+
 def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """Ingest the generated files in one mode and measure; runs in a process of its own."""
     files = sorted(FILES_DIR.glob("*.xml.gz"))
-    home = RESULTS_DIR / f"home-scale-{mode}"
+    home = mode_home(mode)
     shutil.rmtree(home, ignore_errors=True)
     settings = Settings(
         home=home,
@@ -148,10 +188,14 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         queries = real_questions(args.queries)
         figures.update(latencies(runtime, queries, real_questions(args.questions)))
         figures["peak_rss_mb"]["after_search_and_ask"] = round(peak_rss_mb(), 1)
+        one_index = Settings(home=mode_home("single"), corpus=corpus_dir()).index_dir
+        if mode == "cluster" and "single" in args.modes.split(",") and one_index.is_dir():
+            boosts = {"title": settings.search.title_boost, "section": settings.search.section_boost}
+            comparison = sharded_vs_one_index(runtime.index, PassageIndex(one_index, settings.index), queries, boosts)
+            figures["sharded_vs_one_index"] = comparison
+            print(json.dumps({"sharded_vs_one_index": comparison}), flush=True)
     finally:
         runtime.close()
-    if not args.keep:
-        shutil.rmtree(home, ignore_errors=True)
     return figures
 
 
@@ -187,6 +231,9 @@ def main() -> None:
     name = "scale" if args.records == 1_000_000 else f"scale-{args.records}"
     write_result(name, {"note": note, "records_requested": args.records, **results})
     shutil.rmtree(FILES_DIR, ignore_errors=True)
+    if not args.keep:
+        for mode in args.modes.split(","):
+            shutil.rmtree(mode_home(mode), ignore_errors=True)
 
 
 if __name__ == "__main__":

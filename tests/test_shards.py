@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from vademecum.search import shards as shard_search
-from vademecum.search.index import PassageIndex
-from vademecum.search.scoring import GlobalStatistics, field_ids, global_score, shard_statistics
-from vademecum.search.shards import Shard, search_shards
+from vademecum.search.index import IndexedPassage, PassageHit, PassageIndex
+from vademecum.search.union import UnionError, member_states, open_union
 from vademecum.services.ingest import ingest_paths
 from vademecum.services.runtime import open_runtime
 from vademecum.settings import IndexSettings, Settings
@@ -50,17 +48,30 @@ def single(tmp_path_factory: pytest.TempPathFactory, passages: list) -> PassageI
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory: pytest.TempPathFactory, passages: list) -> list[Shard]:
-    """The same passages split over three indexes, in unequal contiguous slices (as files would split them)."""
+def shards(tmp_path_factory: pytest.TempPathFactory, passages: list) -> list[PassageIndex]:
+    """The same passages split over three indexes, in unequal contiguous slices (as files would split them).
+
+    The last is written in two commits, so that the shards hold several segments each way.
+    """
     cuts = [0, len(passages) // 6, len(passages) // 2, len(passages)]
-    opened = []
+    written = []
     for number in range(SHARDS):
         index = PassageIndex(tmp_path_factory.mktemp(f"shard{number}"), IndexSettings())
-        index.add(passages[cuts[number] : cuts[number + 1]])
-        index.commit()
+        part = passages[cuts[number] : cuts[number + 1]]
+        halves = [part[: len(part) // 2], part[len(part) // 2 :]] if number == SHARDS - 1 else [part]
+        for half in halves:
+            index.add(half)
+            index.commit()
         index.close()
-        opened.append(Shard(index._index, field_ids(index.schema)))
-    return opened
+        written.append(index)
+    return written
+
+
+@pytest.fixture(scope="module")
+def union(tmp_path_factory: pytest.TempPathFactory, shards: list[PassageIndex]) -> tantivy.Index:
+    """The three shards opened as one index."""
+    index, _states = open_union([shard.path for shard in shards], tmp_path_factory.mktemp("union"))
+    return index
 
 
 def bioasq_questions(corpus_dir: Path, count: int) -> list[str]:
@@ -69,14 +80,13 @@ def bioasq_questions(corpus_dir: Path, count: int) -> list[str]:
     return [question["body"] for question in json.loads(path.read_text())["questions"][:count]]
 
 
-def sharded_search(single: PassageIndex, shards: list[Shard], text: str, **options) -> list:
-    # The query is built as PassageIndex.search builds it (ShardedIndex._query does the same).
-    from vademecum.search.query import content_terms
-    from vademecum.search.shards import ShardedIndex
-
-    terms = content_terms(text)
-    query = ShardedIndex._query(single, terms, options.get("kinds", ()), options.get("field_boosts"))
-    return search_shards(shards, query, options.get("limit", 10), field_ids(single.schema))
+def sharded_search(single: PassageIndex, union: tantivy.Index, text: str, **options) -> list[PassageHit]:
+    """The search ``single.search`` runs, over the union of the shards."""
+    query = single.query(text, kinds=options.get("kinds", ()), field_boosts=options.get("field_boosts"))
+    assert query is not None
+    searcher = union.searcher()
+    hits = searcher.search(query, options.get("limit", 10)).hits
+    return [PassageHit(PassageIndex._passage(searcher.doc(address)), score) for score, address in hits]
 
 
 def assert_same_ranking(expected: list, got: list) -> None:
@@ -92,23 +102,21 @@ def assert_same_ranking(expected: list, got: list) -> None:
             assert math.isclose(hit.score, expected[-1].score, rel_tol=2e-5), hit
 
 
-def test_statistics_sum_to_the_single_index(single: PassageIndex, shards: list[Shard]) -> None:
-    fields = field_ids(single.schema)
-    whole = shard_statistics(single._index, fields)
-    parts = [shard_statistics(shard.index, fields) for shard in shards]
-    assert sum(part.doc_count for part in parts) == whole.doc_count
-    for field, total in whole.field_tokens.items():
-        assert math.isclose(sum(part.field_tokens[field] for part in parts), total, rel_tol=1e-6)
+def test_the_union_holds_every_segment_of_the_shards(
+    single: PassageIndex, shards: list[PassageIndex], union: tantivy.Index
+) -> None:
+    assert union.searcher().num_docs == single.count() == sum(shard.count() for shard in shards)
+    assert union.searcher().num_segments == sum(shard.searcher().num_segments for shard in shards)
 
 
-def test_shard_scores_differ_from_the_single_index(single: PassageIndex, shards: list[Shard]) -> None:
+def test_shard_scores_differ_from_the_single_index(single: PassageIndex, shards: list[PassageIndex]) -> None:
     # The premise: a shard's own BM25 statistics give other scores than the single index.
     expected = {hit.passage.passage_id: hit.score for hit in single.search("cancer treatment", limit=20)}
     local = PassageIndex.__new__(PassageIndex)
     differing = 0
     for shard in shards:
-        searcher = shard.index.searcher()
-        query = single._index.parse_query("cancer treatment", default_field_names=["title", "section", "text"])
+        searcher = shard.searcher()
+        query = single.query("cancer treatment")
         for score, address in searcher.search(query, 20).hits:
             passage = local._passage(searcher.doc(address))
             if passage.passage_id in expected and not math.isclose(score, expected[passage.passage_id], rel_tol=1e-3):
@@ -116,50 +124,97 @@ def test_shard_scores_differ_from_the_single_index(single: PassageIndex, shards:
     assert differing > 0
 
 
-def test_global_rescoring_of_the_single_index_is_its_own_score(single: PassageIndex) -> None:
-    fields = field_ids(single.schema)
-    searcher = single._index.searcher()
-    query = single._index.parse_query("neuroendocrine tumor therapy", default_field_names=["title", "section", "text"])
-    stats = GlobalStatistics.combine(
-        [shard_statistics(single._index, fields)],
-        {(field, term) for field in ("title", "section", "text") for term in ("neuroendocrin", "tumor", "therapi")},
-        searcher.doc_freq,
-    )
-    for score, address in searcher.search(query, 10).hits:
-        assert math.isclose(global_score(query.explain(searcher, address), stats, fields), score, rel_tol=1e-5)
-
-
 @pytest.mark.parametrize("limit", [10, 100])
 def test_sharded_search_equals_the_single_index_on_bioasq_questions(
-    single: PassageIndex, shards: list[Shard], corpus_dir: Path, limit: int
+    single: PassageIndex, union: tantivy.Index, corpus_dir: Path, limit: int
 ) -> None:
     questions = bioasq_questions(corpus_dir, 40)
     compared = 0
     for question in questions:
         expected = single.search(question, limit=limit, field_boosts=BOOSTS)
-        got = sharded_search(single, shards, question, limit=limit, field_boosts=BOOSTS)
+        got = sharded_search(single, union, question, limit=limit, field_boosts=BOOSTS)
         assert_same_ranking(expected, got)
         compared += len(expected)
     assert compared >= limit * 20
 
 
 def test_sharded_search_equals_the_single_index_with_a_kinds_filter(
-    single: PassageIndex, shards: list[Shard], corpus_dir: Path
+    single: PassageIndex, union: tantivy.Index, corpus_dir: Path
 ) -> None:
     for question in bioasq_questions(corpus_dir, 20):
         for kinds in (["research"], ["guideline"]):
             expected = single.search(question, kinds=kinds, limit=30, field_boosts=BOOSTS)
-            got = sharded_search(single, shards, question, kinds=kinds, limit=30, field_boosts=BOOSTS)
+            got = sharded_search(single, union, question, kinds=kinds, limit=30, field_boosts=BOOSTS)
             assert_same_ranking(expected, got)
             assert all(hit.passage.kind in kinds for hit in got)
 
 
-def test_sharded_search_stays_exact_when_it_must_read_deeper(
-    single: PassageIndex, shards: list[Shard], corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_sharded_scores_are_the_single_index_scores_to_the_bit(
+    single: PassageIndex, union: tantivy.Index, corpus_dir: Path
 ) -> None:
-    # First reads far too shallow: the stopping bound alone must bring in every passage of the top.
-    monkeypatch.setattr(shard_search, "FIRST_DEPTH_FACTOR", 0.05)
-    monkeypatch.setattr(shard_search, "MIN_DEPTH", 1)
+    # tantivy scores the union with the statistics of all its segments: the very numbers of one index.
     for question in bioasq_questions(corpus_dir, 20):
-        expected = single.search(question, limit=50, field_boosts=BOOSTS)
-        assert_same_ranking(expected, sharded_search(single, shards, question, limit=50, field_boosts=BOOSTS))
+        expected = single.search(question, limit=20, field_boosts=BOOSTS)
+        got = sharded_search(single, union, question, limit=20, field_boosts=BOOSTS)
+        assert [hit.score for hit in got] == [hit.score for hit in expected]
+
+
+def passage_id(passage: IndexedPassage) -> int:
+    return passage.passage_id
+
+
+def small_shards(folder: Path, passages: list, count: int = 2, size: int = 300) -> list[PassageIndex]:
+    written = []
+    for number in range(count):
+        index = PassageIndex(folder / f"shard{number}", IndexSettings())
+        index.add(passages[number * size : (number + 1) * size])
+        index.commit()
+        written.append(index)
+    return written
+
+
+def document_hits(index: tantivy.Index, document_id: str) -> int:
+    query = tantivy.Query.term_query(index.schema, "document_id", document_id)
+    return index.searcher().search(query, 1, count=True).count
+
+
+def test_a_new_union_sees_a_deletion_in_a_shard_and_an_open_one_keeps_its_view(tmp_path: Path, passages: list) -> None:
+    shards = small_shards(tmp_path, passages)
+    folders = [shard.path for shard in shards]
+    before, states = open_union(folders, tmp_path / "union")
+    document_id = passages[400].document_id
+    assert document_hits(before, document_id) > 0
+    shards[1].delete_document(document_id)
+    shards[1].commit()
+    assert member_states(folders) != states
+    after, _states = open_union(folders, tmp_path / "union")
+    assert document_hits(after, document_id) == 0
+    assert after.searcher().num_docs == before.searcher().num_docs - document_hits(before, document_id)
+    assert document_hits(before, document_id) > 0
+
+
+def test_the_union_folder_goes_at_once_and_the_union_outlives_its_members_files(tmp_path: Path, passages: list) -> None:
+    shards = small_shards(tmp_path, passages)
+    union, _states = open_union([shard.path for shard in shards], tmp_path / "union")
+    assert list((tmp_path / "union").iterdir()) == []
+    # A member rewritten and its old segment files collected: the union still reads the passages it opened.
+    segment_files = {path.name for path in shards[0].path.iterdir() if path.suffix == ".store"}
+    shards[0].clear()
+    shards[0].commit()
+    shards[0].writer.garbage_collect_files()
+    assert segment_files and not segment_files & {path.name for path in shards[0].path.iterdir()}
+    searcher = union.searcher()
+    hits = searcher.search(tantivy.Query.all_query(), 600).hits
+    found = sorted((PassageIndex._passage(searcher.doc(address)) for _score, address in hits), key=passage_id)
+    assert found == sorted(passages[:600], key=passage_id)
+
+
+def test_indexes_of_another_schema_are_not_joined(tmp_path: Path, passages: list) -> None:
+    (shard,) = small_shards(tmp_path, passages, count=1)
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("text", stored=True)
+    (tmp_path / "other").mkdir()
+    tantivy.Index(builder.build(), path=str(tmp_path / "other"))
+    with pytest.raises(UnionError, match="another schema"):
+        open_union([shard.path, tmp_path / "other"], tmp_path / "union")
+    assert list((tmp_path / "union").iterdir()) == []

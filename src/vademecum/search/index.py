@@ -130,9 +130,31 @@ class PassageIndex:
 
     # Reading -----------------------------------------------------------------------------
 
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher over every passage visible to searches (:class:`ShardedIndex` adds its shards)."""
+        return self._index.searcher()
+
     def count(self) -> int:
         """Number of passages visible to searches."""
-        return self._index.searcher().num_docs
+        return self.searcher().num_docs
+
+    def query(
+        self, text: str, *, kinds: Sequence[str] = (), field_boosts: dict[str, float] | None = None
+    ) -> tantivy.Query | None:
+        """The query :meth:`search` runs for ``text``: BM25 over the text fields, question words dropped.
+
+        None when the text has no words.
+        """
+        terms = content_terms(text)
+        if not terms:
+            return None
+        query = self._index.parse_query(
+            " ".join(terms), default_field_names=list(TEXT_FIELDS), field_boosts=field_boosts or {}
+        )
+        if kinds:
+            kind_filter = tantivy.Query.term_set_query(self.schema, "kind", list(kinds))
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, kind_filter)])
+        return query
 
     def search(
         self,
@@ -143,16 +165,10 @@ class PassageIndex:
         field_boosts: dict[str, float] | None = None,
     ) -> list[PassageHit]:
         """Rank passages for a free-text query (BM25 over title, section and text, question words dropped)."""
-        terms = content_terms(text)
-        if not terms:
+        query = self.query(text, kinds=kinds, field_boosts=field_boosts)
+        if query is None or limit <= 0:
             return []
-        query = self._index.parse_query(
-            " ".join(terms), default_field_names=list(TEXT_FIELDS), field_boosts=field_boosts or {}
-        )
-        if kinds:
-            kind_filter = tantivy.Query.term_set_query(self.schema, "kind", list(kinds))
-            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, kind_filter)])
-        searcher = self._index.searcher()
+        searcher = self.searcher()
         result = searcher.search(query, limit, count=False)
         return [PassageHit(self._passage(searcher.doc(address)), score) for score, address in result.hits]
 
@@ -162,7 +178,7 @@ class PassageIndex:
         if not terms:
             return 0
         query = self._index.parse_query('"' + " ".join(terms) + '"', default_field_names=["text"])
-        return self._index.searcher().search(query, 1, count=True).count
+        return self.searcher().search(query, 1, count=True).count
 
     @staticmethod
     def _passage(document: tantivy.Document) -> IndexedPassage:
