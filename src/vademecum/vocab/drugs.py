@@ -24,7 +24,7 @@ __all__ = ["FIND_CACHE_SIZE", "DrugLexicon", "DrugMention", "DrugTables"]
 
 # Texts whose drug mentions are kept (about a thousand articles' worth of sentences).
 FIND_CACHE_SIZE = 20_000
-# Drugs kept decoded from the compiled tables: more than an article names, a small share of the 20,000.
+# Drugs kept decoded from the compiled tables: more than an article names, a small share of all 13,839.
 _DRUG_CACHE_SIZE = 4_096
 
 # Punctuation that may sit between the words of one name: hyphens, slashes, apostrophes, and the
