@@ -6,8 +6,8 @@ compiling its vocabulary there if it is not current, then:
 1. times ``vademecum ask QUESTION`` in a fresh process for each of ``--runs`` real questions not yet
    asked in that store (BioASQ and PubMedQA; the file pages are in the page cache after the first run,
    so this is a cold process, not a cold disk);
-2. splits a cold ask into imports, runtime open, vocabulary open and compose, in fresh processes
-   running this script with ``--phases`` (other questions again);
+2. splits a cold ask into imports, runtime open, vocabulary open, compose and render, in fresh
+   processes running ``cold_ask_phases.py`` (other questions again);
 3. starts ``vademecum serve`` on loopback and reads its resident memory (current and peak, from
    /proc) after start-up and after ``--asks`` warm asks of different questions over HTTP, with their
    latency.
@@ -53,36 +53,6 @@ def memory_mb(pid: int) -> dict[str, float]:
     }
 
 
-def phases(question: str) -> None:
-    """Run one ask in this fresh process, timing each phase; print the figures as JSON."""
-    started = time.perf_counter()
-    from vademecum.cli.ask import ask  # noqa: F401  (what the command imports)
-    from vademecum.services.ask import ask as ask_service
-    from vademecum.services.runtime import open_runtime
-    from vademecum.settings import get_settings
-
-    imported = time.perf_counter()
-    runtime = open_runtime(get_settings())
-    opened = time.perf_counter()
-    runtime.vocabulary  # noqa: B018  (opened for its timing)
-    vocabulary = time.perf_counter()
-    memory_open = memory_mb(os.getpid())
-    try:
-        ask_service(runtime, question)
-    finally:
-        runtime.close()
-    done = time.perf_counter()
-    figures = {
-        "imports_s": imported - started,
-        "runtime_open_s": opened - imported,
-        "vocabulary_open_s": vocabulary - opened,
-        "compose_s": done - vocabulary,
-        "rss_after_vocabulary_mb": memory_open["current_mb"],
-        "rss_after_ask_mb": memory_mb(os.getpid())["current_mb"],
-    }
-    print(json.dumps(figures))
-
-
 def prepare_home(source: Path) -> Path:
     """A fresh copy of ``source`` with a current compiled vocabulary."""
     from vademecum.settings import Settings
@@ -103,11 +73,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="data directory to copy (default: the demo's)")
     parser.add_argument("--runs", type=int, default=7, help="cold CLI asks, and as many phase splits")
     parser.add_argument("--asks", type=int, default=50, help="warm asks against the server")
-    parser.add_argument("--phases", metavar="QUESTION", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.phases:
-        phases(args.phases)
-        return
     source = args.home or bench_settings("demo").home
     if not (source / "vademecum.sqlite3").is_file():
         raise SystemExit(f"no ingested data in {source}: run bench/ingest_demo.py first")
@@ -132,13 +98,21 @@ def main() -> None:
     splits = []
     for question in phase_questions:
         done = subprocess.run(
-            [sys.executable, __file__, "--phases", question], env=environment, capture_output=True, check=False
+            [sys.executable, str(Path(__file__).with_name("cold_ask_phases.py")), question],
+            env=environment,
+            capture_output=True,
+            check=False,
         )
         if done.returncode != 0:
             print(f"phase run failed: {done.stderr.decode()[-500:]}", file=sys.stderr)
             continue
         splits.append(json.loads(done.stdout.decode().strip().splitlines()[-1]))
-    phase_medians = {key: round(statistics.median(split[key] for split in splits), 3) for key in splits[0]}
+    phase_medians = {
+        key: round(statistics.median(split[key] for split in splits), 3) for key in splits[0] if key != "cpu"
+    }
+    phase_medians["cpu"] = {
+        key: round(statistics.median(split["cpu"][key] for split in splits), 3) for key in splits[0]["cpu"]
+    }
 
     port = free_port()
     server = start_server(home, port)
