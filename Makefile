@@ -44,14 +44,16 @@ format: $(BIN)/vademecum
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-## bench: demo ingest time, MEDLINE throughput (100k records), search and ask latency, vocabulary, and a web load
-## check (20 clients asking and reading for 30 s against `vademecum serve`); JSON in bench/results/
+## bench: demo ingest time, MEDLINE throughput (100k records), search and ask latency, vocabulary, cold `vademecum ask`
+## and serving memory, and a web load check (20 clients asking and reading for 30 s against `vademecum serve`);
+## JSON in bench/results/
 bench: $(BIN)/vademecum
 	$(BIN)/python bench/ingest_demo.py
 	$(BIN)/python bench/medline_throughput.py
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/ask_latency.py
 	$(BIN)/python bench/vocabulary_timing.py
+	$(BIN)/python bench/cold_ask.py
 	$(BIN)/python bench/web_load.py
 
 ## bench-dense: the optional dense retriever on the demo corpus: embed its passages (resumable; tens of
@@ -66,9 +68,11 @@ bench-dense: $(VENV)/.dense-installed
 bench-scale: $(BIN)/vademecum
 	scripts/with-test-postgres $(BIN)/python bench/scale.py
 
-## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions
+## bench-vocab: measure the abbreviation confidence threshold against the corpus's own definitions, and check that
+## the compiled drug lexicon finds what the package read into memory finds on 62,000 corpus texts
 bench-vocab: $(BIN)/vademecum
 	$(BIN)/python bench/abbreviation_confidence.py
+	$(BIN)/python bench/drug_lexicon_equivalence.py
 
 ## eval: retrieval quality (lexical, and fused with the dense retriever) beside a BM25 baseline: BioASQ Task 10b
 ## over the 7b-10b snippet pool, PubMedQA

@@ -2,8 +2,8 @@
 
 Compiles the corpus vocab/ folder into a fresh file under bench/results/home-vocab-timing/, then times
 ``needs_compile``, ``MeshVocabulary.open``, ``lookup`` of real entry terms, ``find_terms`` over the
-1,000 PubMedQA questions, and ``AbbreviationDictionary.expansions`` of the abbreviations those
-questions define.
+1,000 PubMedQA questions, ``AbbreviationDictionary.expansions`` of the abbreviations those
+questions define, and ``DrugLexicon.open`` and ``find`` over the same questions.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from vademecum.vocab import (
     needs_compile,
 )
 from vademecum.vocab.compile import TERMS_FILE
+from vademecum.vocab.drugs import DrugLexicon
 
 
 def _timed(action: Callable[[str], object], items: list[str]) -> list[float]:
@@ -49,11 +50,15 @@ def main() -> None:
     stale = needs_compile(vocab_dir, target)
     check_seconds = time.perf_counter() - started
 
-    opens = []
+    opens, drug_opens = [], []
     for _ in range(args.opens):
         started = time.perf_counter()
         vocabulary = MeshVocabulary.open(target)
         opens.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        drugs = DrugLexicon.open(target, vocabulary)
+        drug_opens.append(time.perf_counter() - started)
+        drugs.close()
         vocabulary.close()
 
     questions = [
@@ -69,6 +74,10 @@ def main() -> None:
         scans = _timed(mesh.find_terms, questions)
         matches = sum(len(mesh.find_terms(question)) for question in questions)
         expansions = _timed(dictionary.expansions, abbreviations or ["OR"])
+        drugs = DrugLexicon.open(target, mesh)
+        drug_scans = _timed(drugs.find, questions)
+        drug_mentions = sum(len(drugs.find(question)) for question in questions)
+        drugs.close()
 
     write_result(
         "vocabulary_timing",
@@ -81,6 +90,8 @@ def main() -> None:
                 "tree_numbers": stats.tree_numbers,
                 "pharmacological_actions": stats.pharmacological_actions,
                 "abbreviation_forms": stats.abbreviations,
+                "drugs": stats.drugs,
+                "drug_names": stats.drug_names,
             },
             "needs_compile_ms": round(check_seconds * 1000, 1),
             "needs_compile_after_compile": stale,
@@ -89,6 +100,9 @@ def main() -> None:
             "find_terms_1000_questions": summary_ms(scans),
             "terms_found_per_question": round(matches / len(questions), 2),
             "expansions": {"abbreviations": len(abbreviations), **summary_ms(expansions)},
+            "drug_lexicon_open": summary_ms(drug_opens),
+            "drug_find_1000_questions": summary_ms(drug_scans),
+            "drugs_found_per_question": round(drug_mentions / len(questions), 2),
         },
     )
 

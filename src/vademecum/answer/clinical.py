@@ -20,6 +20,7 @@ plainly non-clinical questions written for the purpose (food, sport and family w
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from typing import ClassVar, Literal
 
 from vademecum.vocab.categories import MeshCategories
 from vademecum.vocab.mesh import MeshVocabulary
-from vademecum.vocab.normalise import normalise_term, words
+from vademecum.vocab.normalise import words
 
 Role = Literal["condition", "drug", "procedure", "other"]
 
@@ -98,6 +99,8 @@ MEDICAL_WORD_MIN_SHARE = 0.9
 """A word is medical when at least this many descriptors use it in an entry term and this share of
 them are in :data:`MEDICAL_WORD_TREES` (outside :data:`NON_CLINICAL_BRANCHES`). Lower figures take
 everyday words ("change", "color") for medical ones; higher ones refuse more real questions."""
+WORD_CACHE_SIZE = 8_192
+"""Words whose descriptor counts are kept: a question has a few dozen, so this spans many questions."""
 _IDENTIFIER = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 
@@ -110,7 +113,7 @@ class ClinicalVocabulary:
         self.mesh = mesh
         self.categories = MeshCategories.of(mesh)
         self._has_actions: dict[str, bool] = {}
-        self._word_counts: dict[str, tuple[int, int]] | None = None
+        self._counts = functools.lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_counts)
 
     @classmethod
     def of(cls, mesh: MeshVocabulary) -> ClinicalVocabulary:
@@ -121,8 +124,8 @@ class ClinicalVocabulary:
         return found
 
     def prepare(self) -> None:
-        """Build the medical-word table now (about a second) instead of on the first question needing it."""
-        self._words()
+        """Find the category headings now (a hundred lookups) instead of in the first question needing them."""
+        self.categories.heading_uis()
 
     def tree_numbers(self, ui: str, name: str | None) -> tuple[str, ...]:
         """Tree numbers of a descriptor, category headings included."""
@@ -164,9 +167,8 @@ class ClinicalVocabulary:
             return False
         if word.endswith(MEDICAL_SUFFIXES) or word.startswith(MEDICAL_PREFIXES):
             return True
-        counts = self._words()
         for form in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else ""):
-            clinical, total = counts.get(form, (0, 0))
+            clinical, total = self._counts(form) if form else (0, 0)
             if total >= MEDICAL_WORD_MIN_DESCRIPTORS and clinical >= MEDICAL_WORD_MIN_SHARE * total:
                 return True
         return False
@@ -177,22 +179,15 @@ class ClinicalVocabulary:
             found = self._has_actions[ui] = bool(self.mesh.pharmacological_actions(ui))
         return found
 
-    def _words(self) -> dict[str, tuple[int, int]]:
-        """Word → (clinical descriptors, all descriptors) using it in an entry term; built once (about 1 s)."""
-        if self._word_counts is None:
-            clinical: dict[str, int] = {}
-            total: dict[str, int] = {}
-            for ui, _, trees in self.categories.descriptors():
-                is_clinical = any(
-                    tree.startswith(MEDICAL_WORD_TREES) and not tree.startswith(NON_CLINICAL_BRANCHES) for tree in trees
-                )
-                vocabulary = {w for term in self.mesh.entry_terms(ui) for w in normalise_term(term).split()}
-                for word in vocabulary:
-                    total[word] = total.get(word, 0) + 1
-                    if is_clinical:
-                        clinical[word] = clinical.get(word, 0) + 1
-            self._word_counts = {word: (clinical.get(word, 0), count) for word, count in total.items()}
-        return self._word_counts
+    def _word_counts(self, word: str) -> tuple[int, int]:
+        """(clinical descriptors, all descriptors) using ``word`` in an entry term, from the compiled index."""
+        clinical = total = 0
+        for _, _, trees in self.categories.descriptors_using(word):
+            total += 1
+            clinical += any(
+                tree.startswith(MEDICAL_WORD_TREES) and not tree.startswith(NON_CLINICAL_BRANCHES) for tree in trees
+            )
+        return clinical, total
 
 
 def is_infectious_agent(trees: Sequence[str]) -> bool:

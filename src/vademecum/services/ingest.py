@@ -121,7 +121,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def compile_vocabulary_if_needed(runtime: Runtime, vocab_dir: Path) -> bool:
-    """Compile the MeSH and abbreviation vocabulary into the data directory unless it is current."""
+    """Compile the MeSH, abbreviation and drug-name vocabulary into the data directory unless it is current."""
     if not needs_compile(vocab_dir, runtime.settings.vocab_path):
         return False
     compile_vocabulary(vocab_dir, runtime.settings.vocab_path)

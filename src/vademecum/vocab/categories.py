@@ -68,6 +68,7 @@ class MeshCategories:
     def __init__(self, mesh: MeshVocabulary) -> None:
         self.mesh = mesh
         self._trees: dict[str, tuple[str, ...]] = {}
+        self._headings: frozenset[str] | None = None
 
     @classmethod
     def of(cls, mesh: MeshVocabulary) -> MeshCategories:
@@ -101,3 +102,26 @@ class MeshCategories:
                 names.setdefault(descriptor.ui, descriptor.name)
         for ui, name in names.items():
             yield ui, name, self.tree_numbers(ui, name)
+
+    def descriptors_using(self, word: str) -> list[tuple[str, str | None, tuple[str, ...]]]:
+        """The descriptors :meth:`descriptors` lists that have ``word`` (case-folded) in an entry term."""
+        found = []
+        for descriptor, trees in self.mesh.descriptors_using_word(word):
+            ui, name = descriptor.ui, descriptor.name
+            if not any(_under_category(tree) for tree in trees) and ui not in self.heading_uis():
+                continue
+            found.append((ui, name, trees or ((CATEGORY_HEADINGS[name],) if name in CATEGORY_HEADINGS else ())))
+        return found
+
+    def heading_uis(self) -> frozenset[str]:
+        """UIs of the category headings as :meth:`descriptors` finds them (the best descriptor of each name)."""
+        if self._headings is None:
+            self._headings = frozenset(
+                descriptor.ui for name in CATEGORY_HEADINGS for descriptor in self.mesh.lookup(name)[:1]
+            )
+        return self._headings
+
+
+def _under_category(tree: str) -> bool:
+    """Whether :meth:`MeshCategories.descriptors` reaches a tree number: under a code from A01 to Z99."""
+    return tree[:1] in CATEGORY_CODES and tree[1:3] != "00"

@@ -1,9 +1,12 @@
-"""Compile the vocabulary TSVs (MeSH and ADAM) into one read-only SQLite file.
+"""Compile the vocabulary TSVs (MeSH and ADAM) and the drug names into one read-only SQLite file.
 
-The sources are 20 MB of TSV that take seconds to parse; the compiled file opens in milliseconds and is
-queried lazily through its indexes (:mod:`vademecum.vocab.mesh`, :mod:`vademecum.vocab.abbreviations`).
-It is derived data: ``needs_compile`` compares the sources' SHA-256 (kept in the ``meta`` table) and the
-schema version, and a compile replaces the file atomically, so readers never see half a file.
+The sources are 20 MB of TSV and a drug package that take seconds and hundreds of megabytes to read;
+the compiled file opens in milliseconds and is queried lazily through its indexes
+(:mod:`vademecum.vocab.mesh`, :mod:`vademecum.vocab.abbreviations`, :mod:`vademecum.vocab.drug_tables`),
+its pages shared by every process through the page cache. It is derived data: ``needs_compile``
+compares the sources' SHA-256 and the drug package's version and data hashes (kept in the ``meta``
+table) and the schema version, and a compile replaces the file atomically, so readers never see half a
+file.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pathlib import Path
 
 from vademecum.checksums import file_sha256
 from vademecum.errors import NotIngestedError, ReaderError
+from vademecum.vocab.drug_tables import package_fingerprint, package_tables, write_drug_tables
 from vademecum.vocab.normalise import exact_words
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 """Bumped whenever the tables or the derived values (keys, ranks, confidence) change."""
 
 CONFIDENCE_PRIOR = 5
@@ -53,6 +57,7 @@ CREATE TABLE terms (
     norm TEXT NOT NULL, ui TEXT NOT NULL, term TEXT NOT NULL,
     rank INTEGER NOT NULL, case_sensitive INTEGER NOT NULL
 );
+CREATE TABLE term_words (word TEXT NOT NULL, ui TEXT NOT NULL, PRIMARY KEY (word, ui)) WITHOUT ROWID;
 CREATE TABLE tree_numbers (tree_number TEXT NOT NULL, ui TEXT NOT NULL, PRIMARY KEY (tree_number, ui))
     WITHOUT ROWID;
 CREATE TABLE pharmacological_actions (
@@ -84,12 +89,15 @@ class VocabularyStats:
     tree_numbers: int
     pharmacological_actions: int
     abbreviations: int
+    drugs: int
+    drug_names: int
     seconds: float
     size_bytes: int
 
 
 def compile_vocabulary(vocab_dir: Path, target: Path) -> VocabularyStats:
-    """Read the four vocabulary TSVs in ``vocab_dir`` and write the compiled SQLite file ``target``.
+    """Read the four vocabulary TSVs in ``vocab_dir`` and the installed drug package's names, and write
+    the compiled SQLite file ``target``.
 
     The file is built beside ``target`` under a temporary name and moved into place with
     ``os.replace``, so an existing vocabulary stays usable until the new one is complete.
@@ -110,9 +118,14 @@ def compile_vocabulary(vocab_dir: Path, target: Path) -> VocabularyStats:
             connection.executescript(_SCHEMA)
             hashes: dict[str, str] = {}
             counts = _load(connection, vocab_dir, hashes)
+            counts["drugs"], counts["drug_names"] = write_drug_tables(connection, package_tables())
             connection.executescript(_INDEXES)
             connection.execute("ANALYZE")
-            meta = {"schema_version": SCHEMA_VERSION, **{f"sha256:{n}": h for n, h in hashes.items()}}
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                **{f"sha256:{n}": h for n, h in hashes.items()},
+                **{f"drugs:{key}": value for key, value in package_fingerprint().items()},
+            }
             connection.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             connection.commit()
         finally:
@@ -129,7 +142,8 @@ def compile_vocabulary(vocab_dir: Path, target: Path) -> VocabularyStats:
 
 
 def needs_compile(vocab_dir: Path, target: Path) -> bool:
-    """True unless ``target`` is a compiled vocabulary of this schema built from the current sources."""
+    """True unless ``target`` is a compiled vocabulary of this schema built from the current sources
+    and the installed drug package."""
     if not target.is_file():
         return True
     try:
@@ -141,6 +155,9 @@ def needs_compile(vocab_dir: Path, target: Path) -> bool:
     except sqlite3.DatabaseError:
         return True
     if meta.get("schema_version") != SCHEMA_VERSION:
+        return True
+    compiled_package = {key.removeprefix("drugs:"): value for key, value in meta.items() if key.startswith("drugs:")}
+    if compiled_package != package_fingerprint():
         return True
     for name in SOURCE_FILES:
         path = vocab_dir / name
@@ -172,6 +189,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _load(connection: sqlite3.Connection, vocab_dir: Path, hashes: dict[str, str]) -> dict[str, int]:
+    """Load the four TSVs; returns the rows written per table."""
     descriptors, terms = _load_terms(connection, vocab_dir / TERMS_FILE, hashes)
     return {
         "descriptors": descriptors,
@@ -241,6 +259,8 @@ def _case_sensitive(term: str, term_words: list[str]) -> bool:
 def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, str]) -> tuple[int, int]:
     columns = ("DescriptorUI", "DescriptorName", "TermName", "ConceptPreferredTermYN", "RecordPreferredTermYN")
     names: dict[str, str] = {}
+    # Which descriptors use a word in an entry term (what makes a word medical, answer/clinical.py).
+    word_uses: set[tuple[str, str]] = set()
     batch: list[tuple[str, str, str, int, int]] = []
     count = 0
     for number, values in _rows(path, columns, hashes):
@@ -261,6 +281,7 @@ def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, st
         else:
             rank = RANK_PERMUTED if ", " in term else RANK_ENTRY
         batch.append((norm, ui, term, rank, int(_case_sensitive(term, term_words))))
+        word_uses.update((word, ui) for word in norm.split())
         if len(batch) >= 50_000:
             connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", batch)
             count += len(batch)
@@ -268,6 +289,7 @@ def _load_terms(connection: sqlite3.Connection, path: Path, hashes: dict[str, st
     connection.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?)", batch)
     count += len(batch)
     connection.executemany("INSERT INTO descriptors VALUES (?, ?)", names.items())
+    connection.executemany("INSERT INTO term_words VALUES (?, ?)", sorted(word_uses))
     return len(names), count
 
 

@@ -125,6 +125,17 @@ class MeshVocabulary:
         )
         return [Descriptor(ui, name) for ui, name in rows]
 
+    def descriptors_using_word(self, word: str) -> list[tuple[Descriptor, tuple[str, ...]]]:
+        """Descriptors with ``word`` (case-folded, as :func:`normalise_term` splits terms) in an entry term,
+        each with its tree numbers (sorted; () for descriptors the tree-number file leaves out)."""
+        rows = self._connection.execute(
+            "SELECT w.ui, d.name, group_concat(t.tree_number, ' ') FROM term_words w"
+            " JOIN descriptors d ON d.ui = w.ui LEFT JOIN tree_numbers t ON t.ui = w.ui"
+            " WHERE w.word = ? GROUP BY w.ui ORDER BY w.ui",
+            (word,),
+        )
+        return [(Descriptor(ui, name), tuple(sorted(trees.split())) if trees else ()) for ui, name, trees in rows]
+
     def find_terms(self, text: str, max_words: int = 6) -> list[TermMatch]:
         """MeSH entry terms in ``text``, longest match first, scanning left to right without overlaps.
 
