@@ -1,11 +1,11 @@
 """Hybrid passage search: the lexical (BM25) ranking fused with the dense one by reciprocal rank fusion.
 
-With the setting ``search.dense`` on, :func:`open_passage_index` gives the runtime a :class:`HybridIndex`
-instead of a plain :class:`PassageIndex`; it is written to the same way, and its ``search`` takes the
-same arguments, so the answer engine, ``vademecum search``, the web search and ``vademecum eval --dense``
-all rank through this one method. Each search fuses the lexical top ``max(limit, 100)`` with the dense
-top of the same depth (RRF, k = ``search.dense_rrf_k``, chosen on BioASQ 7b-9b:
-docs/retrieval-quality.md); a hit's score is its fusion score.
+With the setting ``search.dense`` on, :func:`~vademecum.search.open_index.open_passage_index` gives the
+runtime a :class:`HybridIndex` instead of a plain :class:`PassageIndex`; it is written to the same way,
+and its ``search`` takes the same arguments, so the answer engine, ``vademecum search``, the web search
+and ``vademecum eval --dense`` all rank through this one method. Each search fuses the lexical top
+``max(limit, 100)`` with the dense top of the same depth (RRF, k = ``search.dense_rrf_k``, chosen on
+BioASQ 7b-9b: docs/retrieval-quality.md); a hit's score is its fusion score.
 
 Passage vectors come from ``vademecum index embed`` (:mod:`vademecum.search.embeddings`). Passages
 indexed since the last embedding run are found by the lexical half only, with a warning in the log;
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import tantivy
-from sqlalchemy.orm import Session, sessionmaker
 
 from vademecum.errors import NotIngestedError
 from vademecum.search.dense import RRF_K, DenseEncoder, fused_scores
@@ -37,7 +36,7 @@ from vademecum.search.embeddings import (
 )
 from vademecum.search.index import IndexedPassage, PassageHit, PassageIndex
 from vademecum.search.query import query_terms
-from vademecum.search.shards import ShardedIndex, has_shards
+from vademecum.search.shards import has_shards
 from vademecum.settings import IndexSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +78,8 @@ class HybridIndex(PassageIndex):
     @classmethod
     def for_settings(cls, settings: Settings, encoder: DenseEncoder | None = None) -> HybridIndex:
         """The hybrid index over the settings' index directory and its embedding store."""
+        if has_shards(settings.index_dir):
+            log.warning("search.dense does not search index shards yet: only the main index is searched")
         model = DenseEncoder.model_id()
         return cls(
             settings.index_dir,
@@ -216,18 +217,3 @@ class HybridIndex(PassageIndex):
                 indexed,
                 EMBED_COMMAND,
             )
-
-
-def open_passage_index(settings: Settings, sessions: sessionmaker[Session] | None = None) -> PassageIndex:
-    """The passage index the settings ask for: hybrid when ``search.dense`` is on, else lexical only.
-
-    When a cluster ingest has written index shards (and the store's ``sessions`` are given to tell which
-    are committed), the lexical index is a :class:`ShardedIndex` searching the main index and the shards.
-    """
-    if settings.search.dense:
-        if has_shards(settings.index_dir):
-            log.warning("search.dense does not search index shards yet: only the main index is searched")
-        return HybridIndex.for_settings(settings)
-    if sessions is not None and has_shards(settings.index_dir):
-        return ShardedIndex(settings.index_dir, settings.index, sessions)
-    return PassageIndex(settings.index_dir, settings.index)

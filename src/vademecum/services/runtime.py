@@ -13,8 +13,8 @@ from vademecum.answer.clinical import ClinicalVocabulary
 from vademecum.answer.understand import CANDIDATE_CONFIDENCE
 from vademecum.db import create_db_engine, create_session_factory, upgrade_database
 from vademecum.errors import NotIngestedError
-from vademecum.search.hybrid import open_passage_index
 from vademecum.search.index import PassageIndex
+from vademecum.search.open_index import open_passage_index
 from vademecum.settings import Settings
 from vademecum.vocab.abbreviations import AbbreviationDictionary
 from vademecum.vocab.drugs import DrugLexicon
