@@ -19,8 +19,10 @@ HEALTHCHECK_SECONDS = 60
 
 
 def default_workers() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0))
+    """The cores this process may run on (all the machine's where the system cannot say, as on macOS)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def serve(
