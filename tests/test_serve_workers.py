@@ -117,17 +117,20 @@ def test_the_sign_in_throttle_counts_the_failures_of_every_worker(workers: Worke
 # --- Composition limit (PostgreSQL: a table lock holds a composition in the middle of its work) ----------
 
 
-def clinical_question(runtime: Runtime, eval_dir: Path) -> str:
-    """The first BioASQ question (../shared/eval) the engine accepts as a clinical question."""
+def clinical_questions(runtime: Runtime, eval_dir: Path, count: int) -> list[str]:
+    """The first ``count`` BioASQ questions (../shared/eval) the engine accepts as clinical questions."""
     vocabulary = runtime.vocabulary
+    accepted: list[str] = []
     for path in sorted((eval_dir / "bioasq").glob("*.json")):
         for item in json.loads(path.read_text())["questions"]:
             try:
                 understand(item["body"], vocabulary.mesh, vocabulary.abbreviations, vocabulary.drugs)
             except QuestionRefused:
                 continue
-            return item["body"]
-    pytest.fail("no BioASQ question is accepted")
+            accepted.append(item["body"])
+            if len(accepted) == count:
+                return accepted
+    pytest.fail(f"fewer than {count} BioASQ questions are accepted")
 
 
 def compositions_waiting(store: Engine) -> int:
@@ -146,7 +149,7 @@ def test_a_full_composition_limit_answers_503_with_retry_after_and_reads_still_a
     settings: Settings, runtime: Runtime, corpus_dir: Path, tmp_path: Path
 ) -> None:
     compile_vocabulary_if_needed(runtime, corpus_dir / DEMO_VOCABULARY)
-    question = clinical_question(runtime, corpus_dir.parent / "eval")
+    answered, question = clinical_questions(runtime, corpus_dir.parent / "eval", 2)
     assert settings.database_url is not None
     store = create_engine(settings.database_url)
     held: list[httpx.Response] = []
@@ -157,6 +160,9 @@ def test_a_full_composition_limit_answers_503_with_retry_after_and_reads_still_a
             with workers.fresh() as client:
                 held.append(client.post("/api/ask", json={"question": question}))
 
+        with workers.fresh() as client:
+            stored = client.post("/api/ask", json={"question": answered})
+            assert stored.status_code == 201
         holder = store.connect()
         try:
             # Every composition reads the documents table: while the test holds this lock, a composition
@@ -166,11 +172,11 @@ def test_a_full_composition_limit_answers_503_with_retry_after_and_reads_still_a
             for _ in range(50):
                 if compositions_waiting(store) == 2:
                     break
-                waiting, answered = compositions_waiting(store), len(held)
+                waiting, replies = compositions_waiting(store), len(held)
                 senders.append(threading.Thread(target=ask))
                 senders[-1].start()
                 deadline = time.monotonic() + 120
-                while compositions_waiting(store) == waiting and len(held) == answered:
+                while compositions_waiting(store) == waiting and len(held) == replies:
                     assert time.monotonic() < deadline, "the ask neither waited on the lock nor was answered"
                     time.sleep(0.05)
             assert compositions_waiting(store) == 2
@@ -187,10 +193,14 @@ def test_a_full_composition_limit_answers_503_with_retry_after_and_reads_still_a
                 page = client.post("/ask", data={"question": question, "csrf_token": form_token(home.text)})
                 assert page.status_code == 503 and int(page.headers["retry-after"]) >= 1
                 assert "ask again in" in page.text and "text/html" in page.headers["content-type"]
+                # A question already answered is served from the store: it needs no slot.
+                again = client.post("/api/ask", json={"question": answered})
+                assert again.status_code == 200
+                assert again.json()["article_id"] == stored.json()["article_id"]
                 # Reads do not queue behind the compositions (the corpus page would: it counts the
                 # documents the test has locked).
-                assert client.get("/api/articles").json()["total"] == 0
-                assert "No articles. " in client.get("/articles").text
+                assert client.get("/api/articles").json()["total"] == 1
+                assert f'<a href="/articles/{stored.json()["article_id"]}">' in client.get("/articles").text
         finally:
             holder.rollback()
             holder.close()
@@ -200,4 +210,5 @@ def test_a_full_composition_limit_answers_503_with_retry_after_and_reads_still_a
         # The two held compositions finish once the lock is gone: one article, created by one of them.
         assert sorted(r.status_code for r in composed) == [200, 201]
         assert len({r.json()["article_id"] for r in composed}) == 1
+        assert composed[0].json()["article_id"] != stored.json()["article_id"]
     store.dispose()
