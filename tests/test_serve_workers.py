@@ -1,5 +1,6 @@
 """``vademecum serve --workers 2`` for real (issue 13, item 2): every worker answers; sessions, CSRF and the
-sign-in throttle hold across workers, on SQLite (WAL) and PostgreSQL; a worker whose composition slot and
+sign-in throttle hold across workers, on SQLite (WAL) and PostgreSQL; every worker sees an ingest made
+while it serves; a worker whose composition slot and
 queue are taken refuses a new question with 503 and Retry-After while its reads still answer.
 
 Which worker answered is read from the kernel: the worker process holding the server end of the request's
@@ -24,7 +25,7 @@ from security.security_support import PASSWORD, form_token, make_users, page_csr
 from vademecum.answer.understand import understand
 from vademecum.articles.models import EDITOR
 from vademecum.errors import QuestionRefused
-from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed
+from vademecum.services.ingest import DEMO_VOCABULARY, compile_vocabulary_if_needed, ingest_paths
 from vademecum.services.runtime import Runtime
 from vademecum.settings import Settings
 
@@ -112,6 +113,25 @@ def test_the_sign_in_throttle_counts_the_failures_of_every_worker(workers: Worke
     checked_by = [pid for status, pid in answers if status == 401]
     assert {pid for status, pid in answers if status == 429} == workers.pids()
     assert any(checked_by.count(pid) < MAX_FAILURES for pid in workers.pids())
+
+
+def test_an_ingest_while_serving_reaches_every_worker(workers: Workers, runtime: Runtime, corpus_dir: Path) -> None:
+    guideline = sorted((corpus_dir / "guidelines" / "nci-pdq").glob("*.md"))[0]
+
+    def indexed(pid: int) -> int:
+        return workers.on_worker(pid, "GET", "/api/corpus").json()["indexed_passages"]
+
+    assert {indexed(pid) for pid in workers.pids()} == {0}
+    # The workers only read the index: the ingest (another process would do the same) takes its writer.
+    report = ingest_paths(runtime, [guideline])
+    assert report.ok, report.problems
+    expected = runtime.index.count()
+    assert expected > 0
+    for pid in workers.pids():
+        deadline = time.monotonic() + 60
+        while indexed(pid) != expected:
+            assert time.monotonic() < deadline, f"worker {pid} still does not see the ingested passages"
+            time.sleep(0.2)
 
 
 # --- Composition limit (PostgreSQL: a table lock holds a composition in the middle of its work) ----------
