@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -82,6 +83,9 @@ _composer_runtime: Runtime | None = None
 def _start_composer(settings: Settings) -> None:
     """Initializer of a composer process: lower its priority, open its runtime and warm it up."""
     global _composer_runtime
+    # Ctrl-C reaches the whole process group: the serving process stops its composers itself, after the
+    # compositions under way (a composer interrupted here only printed a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The scheduler then gives the serving processes (reads, stored answers) the cores first.
     os.nice(settings.web.composer_niceness)
     _composer_runtime = open_runtime(settings, migrate=False)
