@@ -43,7 +43,8 @@ SentencePosition = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 class BusyOut(BaseModel):
-    """The server is composing as many articles as it can (503); the Retry-After header says when to ask again."""
+    """Composing is not possible now (503): every composition slot is taken (the Retry-After header says
+    when to ask again), or nothing is ingested yet."""
 
     detail: str = Field(description="What to do, with the seconds to wait.")
 
