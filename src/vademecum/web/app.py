@@ -135,7 +135,8 @@ def prepare_to_serve(settings: Settings) -> None:
     (printing a generated password), and create the passage index when there is none yet.
 
     Run by ``vademecum serve`` before it starts its workers, so that they neither race to migrate nor
-    each make an admin or an index; an app made with ``prepared=False`` runs it itself at start-up.
+    each make an admin or an index. An app made with ``prepared=False`` (one process: tests, ``vademecum
+    get``) migrates and makes the admin itself at start-up, and its index on first use.
     """
     runtime = open_runtime(settings)
     try:
