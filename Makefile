@@ -45,8 +45,8 @@ format: $(BIN)/vademecum
 	$(BIN)/ruff check --fix src tests bench
 
 ## bench: demo ingest time, MEDLINE throughput (100k records), search and ask latency, vocabulary, cold `vademecum ask`
-## and serving memory, and a web load check (20 clients asking and reading for 30 s against `vademecum serve`);
-## JSON in bench/results/
+## and serving memory, and a web load check (20 clients asking and reading for 60 s against
+## `vademecum serve --workers <cores>`); JSON in bench/results/
 bench: $(BIN)/vademecum
 	$(BIN)/python bench/ingest_demo.py
 	$(BIN)/python bench/medline_throughput.py

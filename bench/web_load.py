@@ -1,12 +1,17 @@
-"""Load check: concurrent clients asking and reading against `vademecum serve` on loopback.
+"""Load check: concurrent clients asking and reading against `vademecum serve --workers N` on loopback.
 
-Starts the real server (``vademecum serve`` in a subprocess, bound to 127.0.0.1 on a free port) over a
-copy of the demo data directory made by ``ingest_demo.py`` (so the articles it creates do not pile up
-between runs), then runs N client threads for D seconds. Each client repeatedly either asks a real
-question (BioASQ and PubMedQA questions; about one request in four) or reads: the article page of an
-article asked so far, its API JSON, the home page, or an article title search. A question the engine
-refuses (422, not a clinical question) is an expected answer and counted apart; any other status >= 400,
-a timeout or a connection error is an error. Reports requests/s, p50/p95 latency overall and per kind.
+Starts the real server (``vademecum serve`` in a subprocess, bound to 127.0.0.1 on a free port, with N
+worker processes, default one per core) over a copy of the demo data directory made by ``ingest_demo.py``
+(so the articles it creates do not pile up between runs), then runs C client threads for D seconds (default
+20 clients, 60 s). Each client repeatedly either asks a real question (BioASQ and PubMedQA questions; one
+request in four) or reads: the article page of an article asked so far, its API JSON, the home page, or an
+article title search. A question the engine refuses (422, not a clinical question) is an expected answer
+and counted apart, and so is a 503 (every composition slot busy: the client was told to retry later); any
+other status >= 400, a timeout or a connection error is an error.
+
+Reports requests/s, p50/p95 latency overall, for reads, for asks (new articles composed, 201, and warm ones
+already stored, 200) and per kind, and the peak resident memory of the server's parent and each worker
+(sampled every half second).
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 from benchlib import RESULTS_DIR, bench_settings, summary_ms, write_result
 from search_latency import real_questions
 
 ASK_SHARE = 0.25
+READS = ("article_page", "article_api", "home", "title_search")
+RSS_SAMPLE_SECONDS = 0.5
 
 
 @dataclass
@@ -40,17 +48,63 @@ class Tally:
     statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
     refused: int = 0
+    busy: int = 0
+    busy_retry_after: list[int] = field(default_factory=list)
     article_ids: list[int] = field(default_factory=list)
 
-    def record(self, kind: str, seconds: float, status: int | None, problem: str | None = None) -> None:
-        """Count one request."""
+    def record(
+        self, kind: str, seconds: float, status: int | None, problem: str | None = None, retry_after: str | None = None
+    ) -> None:
+        """Count one request; an ask's timing is filed by its outcome (composed, stored, refused, busy)."""
         with self.lock:
-            self.timings[kind].append(seconds)
             self.statuses[str(status)] += 1
-            if status == 422 and kind == "ask":
+            if kind == "ask":
+                kind = {201: "ask_new", 200: "ask_warm", 422: "ask_refused", 503: "ask_busy"}.get(status or 0, kind)
+            self.timings[kind].append(seconds)
+            if kind == "ask_refused":
                 self.refused += 1
+            elif kind == "ask_busy":
+                self.busy += 1
+                if retry_after is not None and retry_after.isdigit():
+                    self.busy_retry_after.append(int(retry_after))
+                else:
+                    self.errors.append("ask: 503 without Retry-After")
             elif problem is not None or status is None or status >= 400:
                 self.errors.append(f"{kind}: {problem or status}")
+
+
+@dataclass
+class MemoryWatch:
+    """Peak resident memory of the server, each of its workers and their composer processes (the workers'
+    children), sampled in a thread."""
+
+    server: psutil.Process
+    peaks_mb: dict[int, float] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def sample(self) -> None:
+        """Record the resident memory of the server and its children until ``stop`` is set."""
+        while not self.stop.wait(RSS_SAMPLE_SECONDS):
+            for process in [self.server, *self.server.children(recursive=True)]:
+                try:
+                    rss = process.memory_info().rss / 1024**2
+                except psutil.NoSuchProcess:
+                    continue
+                self.peaks_mb[process.pid] = max(rss, self.peaks_mb.get(process.pid, 0.0))
+
+    def workers(self) -> dict[int, list[int]]:
+        """The server's workers (its children running the app, not multiprocessing's helpers), each with
+        its composer processes."""
+        return {
+            child.pid: [c.pid for c in child.children() if not _helper(c) and c.pid in self.peaks_mb]
+            for child in self.server.children()
+            if not _helper(child) and child.pid in self.peaks_mb
+        }
+
+
+def _helper(process: psutil.Process) -> bool:
+    """Whether ``process`` is multiprocessing's resource tracker rather than a worker or composer."""
+    return "resource_tracker" in " ".join(process.cmdline())
 
 
 def free_port() -> int:
@@ -60,24 +114,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    """``vademecum serve`` on 127.0.0.1:port over ``home``; returns once it answers."""
+def start_server(home: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    """``vademecum serve --workers N`` on 127.0.0.1:port over ``home``; returns once every worker has
+    started (uvicorn logs each worker's "Application startup complete" to ``log``)."""
     environment = {**os.environ, "VADEMECUM_HOME": str(home)}
     environment.pop("VADEMECUM_DATABASE_URL", None)
-    command = [str(Path(sys.executable).with_name("vademecum")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+    command = [
+        str(Path(sys.executable).with_name("vademecum")),
+        *("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+    ]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the server exited: {server.stderr.read().decode() if server.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/corpus", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
+            raise SystemExit(f"the server exited: {log.read_text()}")
+        if log.read_text().count("Application startup complete") >= workers:
+            return server
         time.sleep(0.2)
     server.terminate()
-    raise SystemExit("the server did not answer within 60 s")
+    raise SystemExit(f"the server's workers did not all start within 300 s: {log.read_text()}")
 
 
 def client(base: str, questions: list[str], tally: Tally, stop_at: float, seed: int) -> None:
@@ -106,7 +162,9 @@ def client(base: str, questions: list[str], tally: Tally, stop_at: float, seed: 
             except httpx.HTTPError as error:
                 tally.record(kind, time.perf_counter() - started, None, f"{type(error).__name__}: {error}")
                 continue
-            tally.record(kind, time.perf_counter() - started, response.status_code)
+            tally.record(
+                kind, time.perf_counter() - started, response.status_code, None, response.headers.get("retry-after")
+            )
             if kind == "ask" and response.status_code in (200, 201):
                 with tally.lock:
                     tally.article_ids.append(response.json()["article_id"])
@@ -116,8 +174,9 @@ def main() -> None:
     """Copy the demo data, serve it, run the clients, report."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="default: the cores")
     args = parser.parse_args()
     demo = bench_settings("demo").home
     if not (demo / "vocab.sqlite3").is_file():
@@ -127,8 +186,11 @@ def main() -> None:
     shutil.copytree(demo, home)
     questions = real_questions(args.questions)
     port = free_port()
-    server = start_server(home, port)
+    server = start_server(home, port, args.workers, RESULTS_DIR / "web-load-server.log")
     tally = Tally()
+    memory = MemoryWatch(psutil.Process(server.pid))
+    watcher = threading.Thread(target=memory.sample, daemon=True)
+    watcher.start()
     try:
         # One question before the clock starts: the first composition fills per-process caches.
         httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": questions[0]}, timeout=120)
@@ -143,10 +205,16 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        workers = memory.workers()
     finally:
+        memory.stop.set()
+        watcher.join()
         server.terminate()
         server.wait(timeout=30)
     every = [seconds for timings in tally.timings.values() for seconds in timings]
+    reads = [seconds for kind in READS for seconds in tally.timings.get(kind, [])]
+    asks = [seconds for kind in ("ask_new", "ask_warm") for seconds in tally.timings.get(kind, [])]
+    asked = len(asks) + tally.busy
     write_result(
         "web_load",
         {
@@ -155,13 +223,28 @@ def main() -> None:
             "requests": len(every),
             "requests_per_s": round(len(every) / elapsed, 1),
             **summary_ms(every),
+            "reads": {"requests": len(reads), **summary_ms(reads)},
+            "asks": {"requests": len(asks), **summary_ms(asks)},
             "errors": len(tally.errors),
             "error_samples": tally.errors[:10],
+            "busy_503": tally.busy,
+            "busy_share_of_asks": round(tally.busy / asked, 4) if asked else 0.0,
+            "busy_retry_after_s": sorted(set(tally.busy_retry_after)),
             "refused_questions": tally.refused,
             "articles_created_or_found": len(set(tally.article_ids)),
             "statuses": dict(tally.statuses),
             "by_kind": {kind: {"requests": len(t), **summary_ms(t)} for kind, t in sorted(tally.timings.items())},
-            "server": "vademecum serve (uvicorn, one process) on 127.0.0.1, SQLite store",
+            "workers": args.workers,
+            "server_parent_peak_rss_mb": round(memory.peaks_mb.get(server.pid, 0.0), 1),
+            "worker_peak_rss_mb": [
+                {
+                    "serving": round(memory.peaks_mb[pid], 1),
+                    "composers": [round(memory.peaks_mb[c], 1) for c in composers],
+                    "total": round(memory.peaks_mb[pid] + sum(memory.peaks_mb[c] for c in composers), 1),
+                }
+                for pid, composers in workers.items()
+            ],
+            "server": f"vademecum serve --workers {args.workers} (uvicorn) on 127.0.0.1, SQLite store",
         },
     )
 

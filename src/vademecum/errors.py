@@ -75,3 +75,11 @@ class TooManyAttempts(AuthenticationError):
     def __init__(self, message: str, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class ServiceBusy(VademecumError):
+    """Every composition slot and queue place is taken; ``retry_after`` (seconds) is when to ask again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -120,6 +120,27 @@ class WebSettings(BaseModel):
     max_form_body_bytes: int = Field(
         1024**2, ge=1, description="Largest form body accepted (a page's form), in bytes; larger gets 413."
     )
+    compose_slots: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Questions one server worker composes at once (composition is CPU-bound: one per worker "
+        "keeps the cores for the workers' reads); answers already stored take no slot.",
+    )
+    compose_queue: int = Field(
+        4,
+        ge=0,
+        le=1000,
+        description="Questions one worker holds waiting for a composition slot; past slots + queue a question "
+        "is refused at once with 503 and Retry-After instead of waiting.",
+    )
+    composer_niceness: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="Added to the nice value of `vademecum serve`'s composer processes, so that reads and stored "
+        "answers get the cores first (0: same priority; 19: only what reads leave).",
+    )
 
 
 class LiveSettings(BaseModel):

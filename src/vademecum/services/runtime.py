@@ -84,9 +84,11 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """Create the data directory, migrate the store to the newest schema, and return the runtime."""
+def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Create the data directory, migrate the store to the newest schema (unless ``migrate`` is false:
+    a server worker, whose parent migrated before starting it), and return the runtime."""
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.resolved_database_url)
-    upgrade_database(engine)
+    if migrate:
+        upgrade_database(engine)
     return Runtime(settings=settings, engine=engine, sessions=create_session_factory(engine))

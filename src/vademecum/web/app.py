@@ -23,13 +23,18 @@ from vademecum.errors import (
     NotFoundError,
     NotIngestedError,
     PermissionDenied,
+    ServiceBusy,
     SignInRequired,
     TooManyAttempts,
     VademecumError,
 )
+from vademecum.search.index import PassageIndex
 from vademecum.services.accounts import ensure_first_admin
-from vademecum.services.runtime import open_runtime
-from vademecum.settings import Settings
+from vademecum.services.articles import Compose
+from vademecum.services.ask import ask
+from vademecum.services.composition import ComposerPool, CompositionLimit
+from vademecum.services.runtime import Runtime, open_runtime
+from vademecum.settings import Settings, get_settings
 from vademecum.web.cookies import set_cookie
 from vademecum.web.deps import CSRF_COOKIE, CsrfError, authentication, templates
 from vademecum.web.hardening import (
@@ -67,6 +72,7 @@ _STATUS: tuple[tuple[type[VademecumError], int], ...] = (
     (InvalidTransition, 409),
     (InvalidQueryError, 422),
     (NotIngestedError, 503),
+    (ServiceBusy, 503),
 )
 
 
@@ -96,7 +102,8 @@ async def _vademecum_error(request: Request, error: Exception) -> Response:
         and request.method == "GET"
     ):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyAttempts) else {}
+    retry_after = error.retry_after if isinstance(error, TooManyAttempts | ServiceBusy) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if _is_api(request):
@@ -123,27 +130,68 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 422, reasons)
 
 
-def create_app(settings: Settings, *, warm_up: bool = False) -> FastAPI:
+def prepare_to_serve(settings: Settings) -> None:
+    """What must happen once before any server worker starts: migrate the store, create the first admin
+    (printing a generated password), and create the passage index when there is none yet.
+
+    Run by ``vademecum serve`` before it starts its workers, so that they neither race to migrate nor
+    each make an admin or an index. An app made with ``prepared=False`` (one process: tests, ``vademecum
+    get``) migrates and makes the admin itself at start-up, and its index on first use.
+    """
+    runtime = open_runtime(settings)
+    try:
+        _first_admin(runtime)
+    finally:
+        runtime.close()
+    PassageIndex(settings.index_dir, settings.index).close()
+
+
+def _first_admin(runtime: Runtime) -> None:
+    password = ensure_first_admin(runtime)
+    if password is not None:
+        # Shown once, on the console of whoever started the server; only its hash is stored.
+        print(f"Created the first admin: user 'admin', password {password}  (shown only now)", flush=True)
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``vademecum serve`` worker process: settings from the environment (the serving
+    command's own), warmed up, over a store the command has already prepared (:func:`prepare_to_serve`)."""
+    return create_app(get_settings(), warm_up=True, prepared=True, composer_processes=True)
+
+
+def create_app(
+    settings: Settings, *, warm_up: bool = False, prepared: bool = False, composer_processes: bool = False
+) -> FastAPI:
     """A FastAPI app serving Vademecum's pages and REST API over the runtime built from ``settings``.
 
     ``warm_up`` opens the vocabularies and the index at start-up (seconds) instead of in the first
-    question's request; the server does, tests need not.
+    question's request; the server does, tests need not. ``prepared`` says :func:`prepare_to_serve` has
+    run (a server worker); otherwise the app migrates the store and creates the first admin at start-up.
+    ``composer_processes`` composes articles in child processes of lower priority (as many as
+    ``web.compose_slots``; the server does) instead of in the request's thread.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = open_runtime(settings)
+        runtime = open_runtime(settings, migrate=not prepared)
         app.state.runtime = runtime
-        password = ensure_first_admin(runtime)
-        if password is not None:
-            # Shown once, on the console of whoever started the server; only its hash is stored.
-            print(f"Created the first admin: user 'admin', password {password}  (shown only now)", flush=True)
+        composers = ComposerPool(settings, settings.web.compose_slots) if composer_processes else None
+        compose: Compose = composers or ask
+        app.state.compositions = CompositionLimit(settings.web.compose_slots, settings.web.compose_queue, compose)
+        if not prepared:
+            _first_admin(runtime)
         if warm_up and settings.vocab_path.is_file():
-            runtime.vocabulary  # noqa: B018  (opened for its side effect)
+            # Only the composers need the vocabularies; this process reads the store and the index.
+            if composers is not None:
+                composers.warm_up()
+            else:
+                runtime.vocabulary  # noqa: B018  (opened for its side effect)
             runtime.index.count()
         try:
             yield
         finally:
+            if composers is not None:
+                composers.close()
             runtime.close()
 
     # Every route resolves who is asking first, so a bad API token is refused everywhere, not only

@@ -1,4 +1,4 @@
-"""Request dependencies: the runtime, who is asking, CSRF checks, and the templates.
+"""Request dependencies: the runtime, the composition limit, who is asking, CSRF checks, and the templates.
 
 Who is asking comes from an API token (``Authorization: Bearer vm_…``) or a browser session cookie;
 anonymous visitors are readers. CSRF: a signed-in browser's token is stored with its session; an
@@ -21,6 +21,7 @@ from vademecum.articles import policy
 from vademecum.articles.models import STATE_LABELS, User
 from vademecum.errors import PermissionDenied
 from vademecum.services.accounts import Authenticated, authenticate_session, authenticate_token
+from vademecum.services.composition import CompositionLimit
 from vademecum.services.runtime import Runtime
 
 SESSION_COOKIE = "vm_session"
@@ -44,6 +45,14 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_compositions(request: Request) -> CompositionLimit:
+    """The process's bounded composition (every route that composes an article goes through it)."""
+    return request.app.state.compositions
+
+
+ComposeDep = Annotated[CompositionLimit, Depends(get_compositions)]
 
 
 def authentication(request: Request) -> Authenticated | None:

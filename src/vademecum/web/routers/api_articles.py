@@ -25,7 +25,7 @@ from vademecum.inputs import MAX_DB_INT
 from vademecum.services import articles as service
 from vademecum.services import catalogue
 from vademecum.services.catalogue import MAX_PAGE, ArticleView
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for
+from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RuntimeDep, role_for
 from vademecum.web.params import ArticleId, Offset, VersionNumber, VersionQuery
 
 router = APIRouter(prefix="/api", tags=["articles"])
@@ -40,6 +40,23 @@ MAX_COMMENT = 5000
 # The store's revision counters are 64-bit integers too.
 ExpectedRevision = Annotated[int, Field(ge=0, le=MAX_DB_INT)] | None
 SentencePosition = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+
+
+class BusyOut(BaseModel):
+    """Composing is not possible now (503): every composition slot is taken (the Retry-After header says
+    when to ask again), or nothing is ingested yet."""
+
+    detail: str = Field(description="What to do, with the seconds to wait.")
+
+
+# The composing routes' 503: every composition slot and queue place of the worker is taken.
+BUSY_RESPONSE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": BusyOut,
+        "description": "Busy composing other articles (or nothing ingested yet); ask again later.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    }
+}
 
 
 class ExportFormat(StrEnum):
@@ -277,11 +294,18 @@ def _version_out(article_id: int, version: service.VersionInfo) -> VersionOut:
 # --- Routes ---------------------------------------------------------------------------------------------
 
 
-@router.post("/ask", status_code=status.HTTP_200_OK, responses={201: {"model": AskOut, "description": "Created."}})
-def ask(runtime: RuntimeDep, _: CsrfChecked, user: CurrentUser, body: AskIn, response: Response) -> AskOut:
+@router.post(
+    "/ask",
+    status_code=status.HTTP_200_OK,
+    responses={201: {"model": AskOut, "description": "Created."}, **BUSY_RESPONSE},
+)
+def ask(
+    runtime: RuntimeDep, compose: ComposeDep, _: CsrfChecked, user: CurrentUser, body: AskIn, response: Response
+) -> AskOut:
     """The article answering ``question``: 200 with the stored article when the (normalised) question has
-    one, else 201 with a new article whose version 1 waits for review. Anyone may ask."""
-    state = service.ask_article(runtime, body.question, user)
+    one, else 201 with a new article whose version 1 waits for review. Anyone may ask. 503 with
+    Retry-After when the server is composing as many new articles as it can."""
+    state = service.ask_article(runtime, body.question, user, compose=compose)
     if state.created:
         response.status_code = status.HTTP_201_CREATED
     return AskOut(**_article_out(_view(runtime, state.article_id)), created=state.created)
@@ -385,10 +409,14 @@ def transition(
 
 
 @router.post(
-    "/articles/{article_id}/regenerate", status_code=status.HTTP_201_CREATED, dependencies=[role_for(REGENERATE)]
+    "/articles/{article_id}/regenerate",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[role_for(REGENERATE)],
+    responses=BUSY_RESPONSE,
 )
 def regenerate(
     runtime: RuntimeDep,
+    compose: ComposeDep,
     _: CsrfChecked,
     user: CurrentUser,
     article_id: ArticleId,
@@ -397,7 +425,12 @@ def regenerate(
     """Compose the question again against the current corpus as a new version, waiting for review."""
     request = body or NewVersionIn()
     state = service.regenerate(
-        runtime, user, article_id, comment=request.comment, expected_revision=request.expected_revision
+        runtime,
+        user,
+        article_id,
+        comment=request.comment,
+        expected_revision=request.expected_revision,
+        compose=compose,
     )
     return ArticleOut(**_article_out(_view(runtime, article_id, state.version_number)))
 

@@ -30,7 +30,7 @@ from vademecum.services import articles as service
 from vademecum.services.accounts import list_users
 from vademecum.services.articles import ArticleHistory
 from vademecum.services.catalogue import ArticleView, article_view
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
+from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
 from vademecum.web.params import ArticleId, VersionNumber, VersionQuery
 
 router = APIRouter(tags=["pages"])
@@ -160,6 +160,7 @@ def review_submit(
 @router.post("/articles/{article_id}/regenerate", dependencies=[role_for(REGENERATE)])
 def regenerate_submit(
     runtime: RuntimeDep,
+    compose: ComposeDep,
     user: CurrentUser,
     _: CsrfChecked,
     article_id: ArticleId,
@@ -168,7 +169,7 @@ def regenerate_submit(
 ) -> Response:
     """Compose the article again against the current corpus as a new version, then show that version."""
     state = service.regenerate(
-        runtime, user, article_id, comment=comment.strip() or None, expected_revision=expected_revision
+        runtime, user, article_id, comment=comment.strip() or None, expected_revision=expected_revision, compose=compose
     )
     return RedirectResponse(f"/articles/{article_id}?version={state.version_number}", status_code=303)
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from vademecum.errors import InvalidQueryError
 from vademecum.services.articles import ask_article
 from vademecum.services.catalogue import ArticleSummary, list_articles
-from vademecum.web.deps import CsrfChecked, CurrentUser, RuntimeDep, templates
+from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RuntimeDep, templates
 from vademecum.web.params import Offset
 
 router = APIRouter(tags=["pages"])
@@ -61,13 +61,15 @@ def home(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 def ask_submit(
     request: Request,
     runtime: RuntimeDep,
+    compose: ComposeDep,
     user: CurrentUser,
     _: CsrfChecked,
     question: Annotated[str, Form(max_length=MAX_QUESTION_FORM)] = "",
 ) -> Response:
-    """Find or compose the article for the question and go to it; a refused question shows why (422)."""
+    """Find or compose the article for the question and go to it; a refused question shows why (422), a
+    server busy composing others says when to ask again (503, Retry-After)."""
     try:
-        state = ask_article(runtime, question, user)
+        state = ask_article(runtime, question, user, compose=compose)
     except InvalidQueryError as error:  # QuestionRefused too: the reason is for the asker
         return _home(request, runtime, question=question, error=str(error))
     return RedirectResponse(f"/articles/{state.article_id}", status_code=303)
