@@ -46,8 +46,8 @@ CONDITION_TREES = ("C", "F03")
 MIN_WORD_SHARE = 0.7
 MAX_SENTENCE_CHARS = 600
 
-_NUMBER_RE = re.compile(rf"(?<![\d.,]){NUMBER}(?![\d])")
-_DOSE_RE = re.compile(rf"(?<![\d.,])(?P<amount>{NUMBER})\s*{UNIT_PATTERN}", re.IGNORECASE)
+NUMBER_RE = re.compile(rf"(?<![\d.,]){NUMBER}(?![\d])")
+DOSE_RE = re.compile(rf"(?<![\d.,])(?P<amount>{NUMBER})\s*{UNIT_PATTERN}", re.IGNORECASE)
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _NEGATION = frozenset({"not", "no", "never", "without", "cannot", "neither", "nor", "none"})
 # Words between a negation and the word it negates ("not be routinely recommended").
@@ -223,6 +223,16 @@ def _number(text: str) -> str:
     return format_number(float(text.replace(",", "")))
 
 
+def stems(text: str) -> frozenset[str]:
+    """The stemmed content words of ``text`` (what the support check compares)."""
+    return _facts(text).stems
+
+
+def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The stems ``text`` states plainly and the stems it negates (what the negation check compares)."""
+    return _polarity(word.casefold() for word in _WORD_RE.findall(text))
+
+
 def _polarity(tokens: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """Stems stated plainly and stems negated (the first word after a negation, past filler words)."""
     positive: set[str] = set()
@@ -241,10 +251,10 @@ def _polarity(tokens: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
 
 def _facts(text: str) -> _Facts:
     """The facts of a text; the same function reads a sentence and its passages, so both are read alike."""
-    numbers = tuple((m.start(), m.end(), _number(m.group())) for m in _NUMBER_RE.finditer(text))
+    numbers = tuple((m.start(), m.end(), _number(m.group())) for m in NUMBER_RE.finditer(text))
     spans: list[tuple[int, int, str, str]] = []
     doses = set()
-    for match in _DOSE_RE.finditer(text):
+    for match in DOSE_RE.finditer(text):
         unit, factor = comparable_unit(match["unit"])
         value = format_number(round(float(match["amount"].replace(",", "")) * factor, 6))
         doses.add((value, unit))
