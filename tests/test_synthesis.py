@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from tests.llama_server import MODEL_NAME, llama_server
 from typer.testing import CliRunner
 
+from llama_server import MODEL_NAME, llama_server
 from vademecum.answer.article import Article, CitedSentence, Summary, SummaryStatus
 from vademecum.answer.citations import check_citations, reference_sources
 from vademecum.answer.dose_forms import FREQUENCY_RE, normalise_frequency
