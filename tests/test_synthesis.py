@@ -235,7 +235,8 @@ def test_ask_with_synthesis_llm_stores_the_summary_record_in_the_version(
 
 
 def llm(base_url: str | None, **changes: object) -> SynthesisSettings:
-    return SynthesisSettings(mode="llm", base_url=base_url, model=MODEL_NAME, **changes)
+    # Answers of at most 160 tokens keep the model's time in the test run to a few minutes on 2 cores.
+    return SynthesisSettings(mode="llm", base_url=base_url, model=MODEL_NAME, **{"max_tokens": 160, **changes})
 
 
 @contextlib.contextmanager

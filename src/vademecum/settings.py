@@ -215,7 +215,7 @@ class SynthesisSettings(BaseModel):
     timeout_seconds: float = Field(
         120.0, gt=0, le=3600, description="Longest wait for the whole answer of the server, in seconds."
     )
-    max_tokens: int = Field(320, ge=16, le=4096, description="Most tokens the model may write.")
+    max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens the model may write.")
     max_response_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest response body read from the server; larger is refused."
     )
