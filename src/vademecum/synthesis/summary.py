@@ -52,7 +52,12 @@ def summarise(article: Article, settings: SynthesisSettings, verifier: Verifier)
     checks: list[SentenceVerification] = []
     shown: list[CitedSentence] = []
     passages = {passage.number: passage.text for passage in prompt.passages}
+    seen: set[str] = set()
     for text, cited in split_answer(answer):
+        # A small model repeats itself; a repeated sentence is neither verified nor shown twice.
+        if text.casefold() in seen:
+            continue
+        seen.add(text.casefold())
         verdict = verifier.verify(text, cited, passages, article.question.text)
         cited_passages = [p for n in cited if (p := prompt.passage(n)) is not None]
         keys = tuple(dict.fromkeys(key for passage in cited_passages for key in passage.keys))
