@@ -298,6 +298,39 @@ def test_a_server_that_returns_garbage_or_nothing_leaves_the_article_without_a_s
     assert summary.prompt_hash and summary.endpoint == base_url
 
 
+def test_a_summary_shows_each_verified_sentence_once_and_records_every_sentence(
+    articles: dict[str, Article], runtime: Runtime, verifier: Verifier
+) -> None:
+    """An answer (from a server that replays it) of two of the article's quotes, one of them repeated, and
+    a quote with its dose changed: the two quotes are shown once each, the changed dose is recorded refused."""
+    question = QUESTIONS[1]
+    article = articles[question]
+    prompt = prompt_of(article)
+    cases = {case.name: case for case in adversarial_cases(prompt, runtime.vocabulary.drugs)}
+    faithful = cases[FAITHFUL].answer
+    first_number = int(re.search(r"\[(\d+)\]$", faithful)[1])
+    other = next(
+        f"{text} [{passage.number}]"
+        for passage in prompt.passages
+        if passage.number != first_number
+        for text in (" ".join(sentence.text.split()) for sentence in passage.sentences)
+        if text in passage.text and len(list(split_answer(text))) == 1 and "[" not in text
+    )
+    content = "\n".join([faithful, faithful, cases["changed_dose"].answer, other])
+    reply = http("200 OK", json.dumps({"choices": [{"message": {"content": content}}]}).encode())
+    with misbehaving_server(reply) as base_url:
+        summary = summarise(article, llm(base_url), verifier)
+    assert [check.accepted for check in summary.verification] == [True, False, True]
+    assert Reason.DOSE in summary.verification[1].reasons
+    assert summary.status is SummaryStatus.SHOWN
+    assert [sentence.text for sentence in summary.sentences] == [
+        summary.verification[0].text,
+        summary.verification[2].text,
+    ]
+    shown = dataclasses.replace(article, summary=summary)
+    assert check_citations(shown) == [] and strict_failures(shown, runtime.vocabulary.drugs) == []
+
+
 def test_a_server_that_does_not_answer_in_time_is_given_up(articles: dict[str, Article], verifier: Verifier) -> None:
     article = articles[QUESTIONS[1]]
     with misbehaving_server(http("200 OK", b"{}"), delay=30) as base_url:
