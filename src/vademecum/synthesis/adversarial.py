@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vademecum.answer.article import CitedSentence
 from vademecum.synthesis.prompt import Prompt
+from vademecum.synthesis.summary import split_answer
 from vademecum.synthesis.verify import DOSE_RE, NUMBER_RE, Reason, polarity, stems
 from vademecum.vocab.drugs import DrugLexicon
 
@@ -90,7 +91,10 @@ def _quotes(prompt: Prompt) -> Iterator[tuple[int, CitedSentence]]:
     for passage in prompt.passages:
         for sentence in passage.sentences:
             text = " ".join(sentence.text.split())
-            if 40 <= len(text) <= MAX_CASE_CHARS and text in passage.text:
+            # A source sentence the answer reader would cut in two ("approx. 5 mg") is left out: its
+            # first half would be refused for citing nothing, whatever the case was made to test.
+            whole = len(list(split_answer(f"{text} [{passage.number}]"))) == 1
+            if 40 <= len(text) <= MAX_CASE_CHARS and text in passage.text and whole:
                 yield passage.number, CitedSentence(text, sentence.source)
 
 
