@@ -18,6 +18,14 @@ $(VENV)/.dense-installed: $(BIN)/vademecum
 	$(BIN)/pip install --quiet -e '.[test,dense]'
 	touch $@
 
+# The summary tests run a real model: llama-cpp-python compiles llama.cpp (CPU only; no tools, examples, tests,
+# server binary or multimodal library, which the Python server does not use), once per virtual environment.
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_SERVER=OFF
+$(VENV)/.llm-installed: $(VENV)/.dense-installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,dense,llm]'
+	touch $@
+
 ## run: create the virtual environment, install, ingest the demo corpus (skipped when current), serve on :8000
 run: $(BIN)/vademecum
 	$(BIN)/vademecum ingest --demo
@@ -31,7 +39,7 @@ serve: $(BIN)/vademecum
 
 ## test: install test dependencies (and Debian's chromium), lint, start a private PostgreSQL, run the whole
 ## suite on SQLite and PostgreSQL, browser tests included
-test: $(VENV)/.dense-installed
+test: $(VENV)/.llm-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	scripts/ensure-chromium
@@ -91,9 +99,15 @@ eval-articles: $(BIN)/vademecum
 ## eval-labels: FDA label and research quality on the ingested demo corpus (VADEMECUM_HOME): "What is the treatment
 ## for <condition>?" for the 20 conditions most labels' indications name (on-label blocks with a dose, dose checks,
 ## research precision at 3 by MeSH headings and titles, body words, ask latency); see docs/label-research-quality.md
-.PHONY: eval-labels
+.PHONY: eval-labels eval-summaries
 eval-labels: $(BIN)/vademecum
 	$(BIN)/vademecum eval labels --json bench/results/eval-labels.json
+
+## eval-summaries: the language-model summary on the eval-labels questions with a real local model (llama.cpp
+## server, Gemma 3 270M, started for the run): sentences generated, accepted, rejected by reason, dropped
+## summaries, strict-check failures, latency added, adversarial answers refused; see docs/summaries.md
+eval-summaries: $(VENV)/.llm-installed
+	$(BIN)/python tests/llama_server.py $(BIN)/vademecum eval summaries --json bench/results/eval-summaries.json
 
 clean:
 	rm -rf $(VENV) var bench/results .pytest_cache .ruff_cache

@@ -65,7 +65,7 @@ def test_get_runs_a_request_in_process(demo_settings: Settings, cli: CliRunner, 
 
 
 @pytest.mark.parametrize(
-    ("output", "marker"), [("md", "## From the FDA Drug Label"), ("json", '"schema_version": "1.3"')]
+    ("output", "marker"), [("md", "## From the FDA Drug Label"), ("json", '"schema_version": "1.4"')]
 )
 def test_ask_prints_the_article(
     demo_settings: Settings, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, output: str, marker: str

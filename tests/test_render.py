@@ -258,7 +258,7 @@ def _minimal_article(research: ResearchSection) -> Article:
 def test_json_is_versioned_and_validates_against_the_checked_in_schema(sample):
     data = json.loads(to_json(sample.article))
     assert next(iter(data)) == "schema_version"
-    assert data["schema_version"] == ARTICLE_SCHEMA_VERSION == "1.3"
+    assert data["schema_version"] == ARTICLE_SCHEMA_VERSION == "1.4"
     assert data["generated_at"] == "2025-03-05T12:00:00Z"
     assert data["references"][2]["kind"] == "drug_label"
     assert data["citation_numbers"][key(sample.passages["study_b"])] == 6

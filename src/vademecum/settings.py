@@ -9,6 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -205,6 +206,59 @@ class ClusterSettings(BaseModel):
     )
 
 
+SynthesisMode = Literal["extractive", "llm"]
+
+
+class SynthesisSettings(BaseModel):
+    """The optional prose summary written by a language model over an article's quoted passages.
+
+    Off by default (``mode = extractive``): nothing leaves the machine. With ``mode = llm`` the article's
+    numbered passages are sent to an OpenAI-compatible chat-completions server (vLLM, llama.cpp, Ollama)
+    and each sentence it writes is verified against the passages it cites before it is shown.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: SynthesisMode = Field(
+        "extractive", description="`extractive`: quoted article only; `llm`: add a verified language-model summary."
+    )
+    base_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="Base URL of the OpenAI-compatible API, e.g. `http://127.0.0.1:8080/v1` "
+        "(`/chat/completions` is appended); unset: no summary is written.",
+    )
+    model: str = Field("local", min_length=1, max_length=200, description="Model name sent in each request.")
+    api_key: SecretStr | None = Field(
+        None, description="Bearer token for the server, from the environment (`VADEMECUM_SYNTHESIS__API_KEY`)."
+    )
+    connect_timeout_seconds: float = Field(5.0, gt=0, le=600, description="Timeout to connect to the server.")
+    timeout_seconds: float = Field(
+        120.0, gt=0, le=3600, description="Longest wait for the whole answer of the server, in seconds."
+    )
+    max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens the model may write.")
+    max_response_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest response body read from the server; larger is refused."
+    )
+    max_passages: int = Field(12, ge=1, le=100, description="Most numbered passages the model is shown.")
+    max_passage_chars: int = Field(
+        700, ge=80, le=10_000, description="Longest passage text shown to the model (longer is cut at a sentence)."
+    )
+    min_sentences: int = Field(
+        2, ge=1, le=20, description="Fewest verified sentences a summary needs to be shown; fewer: no summary."
+    )
+
+    @property
+    def endpoint_name(self) -> str | None:
+        """The server as recorded in a version: scheme, host, port and path, never credentials or a query."""
+        if not self.base_url:
+            return None
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
+
+
 class Settings(BaseSettings):
     """All of Vademecum's settings."""
 
@@ -221,6 +275,9 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings, description="Web server.")
     live: LiveSettings = Field(default_factory=LiveSettings, description="Live sources (opt-in network).")
     cluster: ClusterSettings = Field(default_factory=ClusterSettings, description="Cluster ingestion (Dask).")
+    synthesis: SynthesisSettings = Field(
+        default_factory=SynthesisSettings, description="Optional language-model summary (opt-in network)."
+    )
 
     @property
     def resolved_database_url(self) -> str:

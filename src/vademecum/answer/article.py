@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-ARTICLE_SCHEMA_VERSION = "1.3"
+ARTICLE_SCHEMA_VERSION = "1.4"
 SPL_PREFIX = "spl:"
 EVIDENCE_KEY_TEMPLATE = "ev-{passage_id}"
 
@@ -316,12 +316,70 @@ class CorpusSnapshot:
     indexed_passages: int
 
 
+SUMMARY_LABEL = "Summary written by a language model and checked against the cited sources"
+
+
+class SummaryStatus(StrEnum):
+    """What became of an article's language-model summary."""
+
+    SHOWN = "shown"  # enough sentences passed verification to be shown
+    TOO_LITTLE_VERIFIED = "too_little_verified"  # generated, but too few sentences passed: nothing is shown
+    UNAVAILABLE = "unavailable"  # no endpoint, or the model server failed (timeout, error, unusable answer)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceVerification:
+    """One sentence the model wrote and what the verifier found.
+
+    ``text`` is the sentence without its citation marks; ``cited`` the passage numbers it cited as the
+    model wrote them (numbers of the prompt, not of the reference list); ``keys`` the evidence keys of
+    those passages that exist; ``reasons`` the checks it failed (empty when accepted), ``details`` says
+    what each failure found, in the same order.
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    keys: tuple[str, ...]
+    accepted: bool
+    reasons: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A prose summary written by a language model over the article's quoted passages (opt-in).
+
+    ``sentences`` are the sentences shown: each passed verification against the passages it cites and is
+    cited to them (``source`` the first cited passage, ``supporting`` the others; the character span is the
+    quoted sentence the model saw, not the summary's words). ``verification`` records every sentence the
+    model wrote, shown or not, with the verifier's result. ``model``, ``endpoint`` and ``prompt_hash`` say
+    which model, which server and which prompt wrote it; ``note`` says why nothing is shown, when so.
+    """
+
+    status: SummaryStatus
+    sentences: tuple[CitedSentence, ...] = ()
+    verification: tuple[SentenceVerification, ...] = ()
+    label: str = SUMMARY_LABEL
+    model: str | None = None
+    endpoint: str | None = None
+    prompt_hash: str | None = None
+    latency_ms: int | None = None
+    note: str | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Citation keys of the shown sentences, in order of first appearance."""
+        return tuple(dict.fromkeys(key for sentence in self.sentences for key in sentence.keys))
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """A composed article. ``references`` are numbered in order of first citation.
 
     ``citation_numbers`` maps every evidence key used in the body to its reference number.
     ``sufficient`` is False when the indexed sources hold nothing relevant to the question.
+    ``summary`` is the optional language-model summary (``synthesis.mode = llm``); None in extractive mode
+    and in articles stored before schema 1.4.
     """
 
     question: QuestionSummary
@@ -337,4 +395,5 @@ class Article:
     disclaimer: str
     sufficient: bool = True
     searched: tuple[str, ...] = ()
+    summary: Summary | None = None
     schema_version: str = ARTICLE_SCHEMA_VERSION

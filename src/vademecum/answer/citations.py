@@ -17,6 +17,9 @@ Rules, as in a printed bibliography:
   option groups, then each drug label block (quoted sections, summary line, NCI drug information),
   then the research groups. Inside a bullet, the sentences' keys (primary passage first) come before
   the label passages its dose notes point to.
+- A language-model summary (:class:`~vademecum.answer.article.Summary`) cites passages the body quotes, so
+  its keys already have numbers; its keys are read after the body's, so a passage only the summary still
+  cites (once an editor removed the body's quote of it) keeps a reference.
 - Numbers go to *documents*, by first use: several passages of one document share one number.
 - Every key has a number, every number has exactly one reference, every reference is cited;
   :func:`check_citations` verifies this on a finished article and returns the problems it finds.
@@ -42,6 +45,7 @@ from vademecum.answer.article import (
     Reference,
     ReferenceKind,
     ResearchSection,
+    Summary,
     evidence_key,
     label_set_id,
 )
@@ -118,8 +122,20 @@ def body_keys(guidelines: GuidelineSection, labels: LabelSection, research: Rese
     return tuple(dict.fromkeys(_reading_order(guidelines, labels, research)))
 
 
+def cited_keys(
+    guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection, summary: Summary | None = None
+) -> tuple[str, ...]:
+    """The body's keys (:func:`body_keys`), then any key only the summary cites, once each."""
+    summary_keys = summary.keys if summary is not None else ()
+    return tuple(dict.fromkeys((*body_keys(guidelines, labels, research), *summary_keys)))
+
+
 def number_citations(
-    guidelines: GuidelineSection, labels: LabelSection, research: ResearchSection, resolve: Resolver
+    guidelines: GuidelineSection,
+    labels: LabelSection,
+    research: ResearchSection,
+    resolve: Resolver,
+    summary: Summary | None = None,
 ) -> tuple[dict[str, int], tuple[Reference, ...]]:
     """Number the body's citations by first use of each document and build the reference list.
 
@@ -132,7 +148,7 @@ def number_citations(
     keys_by_document: dict[str, list[str]] = {}
     pmids_by_document: dict[str, dict[str, None]] = {}
     citation_numbers: dict[str, int] = {}
-    for key in body_keys(guidelines, labels, research):
+    for key in cited_keys(guidelines, labels, research, summary):
         source = resolve(key)
         if source is None:
             raise CitationError(f"the article cites {key}, which resolves to no source document")
@@ -170,7 +186,7 @@ def check_citations(article: Article) -> list[str]:
     reference's ``keys`` carry its own number.
     """
     problems: list[str] = []
-    keys = body_keys(article.guidelines, article.labels, article.research)
+    keys = cited_keys(article.guidelines, article.labels, article.research, article.summary)
     numbers = article.citation_numbers
     references = {reference.number: reference for reference in article.references}
     listed = [reference.number for reference in article.references]

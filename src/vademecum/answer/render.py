@@ -9,6 +9,8 @@
   without references are left out).
   Source text is backslash-escaped where Markdown would read it as markup, so a bracket in a source
   can never pass for a citation.
+  An article with a language-model summary (schema 1.4) has ``## Summary`` before the guidelines: its
+  label in italics, then each verified sentence followed by its own citations.
 - :func:`to_dict` / :func:`to_json` give the versioned JSON (``schema_version`` first);
   :func:`article_json_schema` is the JSON Schema that docs/article.schema.json holds, generated from
   the article model; :func:`from_json` reads the JSON back into an :class:`Article`.
@@ -50,6 +52,7 @@ from vademecum.answer.article import (
 from vademecum.answer.citations import passage_id_of
 from vademecum.errors import CitationError
 
+SUMMARY_HEADING = "Summary"
 SECTION_HEADINGS = {
     "guidelines": "From the Guidelines",
     "labels": "From the FDA Drug Label",
@@ -357,6 +360,7 @@ def to_markdown(article: Article) -> str:
             lines.append(f"Sources searched: {md_line(', '.join(article.searched))}.")
         lines.append("")
 
+    lines += _md_summary(article, numbers)
     guidelines = article.guidelines
     labelled = labelled_drugs(article)
     lines += [f"## {SECTION_HEADINGS['guidelines']}", "", *_md_note(guidelines.empty_note)]
@@ -400,6 +404,15 @@ def to_markdown(article: Article) -> str:
 
     lines += [f"## {SECTION_HEADINGS['disclaimer']}", "", md_text(article.disclaimer), ""]
     return "\n".join(lines)
+
+
+def _md_summary(article: Article, numbers: dict[str, int]) -> list[str]:
+    """``## Summary``, its label in italics, then each verified sentence with its own citations."""
+    summary = article.summary
+    if summary is None or not summary.sentences:
+        return []
+    text = " ".join(_md_sentences((sentence,), numbers, "") for sentence in summary.sentences)
+    return [f"## {SUMMARY_HEADING}", "", f"_{md_line(summary.label)}_", "", text, ""]
 
 
 def md_reference(reference: Reference) -> str:
@@ -514,6 +527,7 @@ def _context(article: Article, review: ReviewStatus | None = None) -> dict[str, 
     return {
         "article": article,
         "headings": SECTION_HEADINGS,
+        "summary_heading": SUMMARY_HEADING,
         "key_considerations_heading": KEY_CONSIDERATIONS_HEADING,
         "bottom_line_heading": BOTTOM_LINE_HEADING,
         "settings_heading": SETTINGS_HEADING,

@@ -8,6 +8,8 @@ sentence. :func:`apply_edits` turns an article JSON and an edit into the next ve
 - a rewritten sentence keeps its ``source`` (the passage it was edited from) and its ``supporting``
   passages, and gets ``edited: true``; verification no longer compares its text with the passage;
 - every other sentence is kept as it was, provenance included (an earlier edit's mark stays);
+- a sentence of the language-model summary is edited and removed like any other (it comes first in
+  reading order); a summary left with no sentence is no longer shown, its verification record stays;
 - a bullet whose sentences are all removed disappears, and so do a group, quoted label section or
   label block left with no sentence; a dose note stays while its dose text is still in its bullet;
 - citation numbers and references are recomputed with :func:`vademecum.answer.citations.number_citations`,
@@ -36,6 +38,7 @@ from vademecum.answer.article import (
     LabelSection,
     LabelSectionQuote,
     ResearchSection,
+    Summary,
 )
 from vademecum.answer.citations import Resolver, number_citations
 from vademecum.answer.render import (
@@ -45,6 +48,7 @@ from vademecum.answer.render import (
     KEY_CONSIDERATIONS_HEADING,
     SECTION_HEADINGS,
     SETTINGS_HEADING,
+    SUMMARY_HEADING,
     from_json,
     to_dict,
 )
@@ -95,6 +99,7 @@ def editable_sentences(article_json: Mapping[str, Any]) -> tuple[EditableSentenc
         headings[id(sentence)] = heading
         return sentence
 
+    _summary(article.summary, note)
     _rebuild(article, note)
     return tuple(
         EditableSentence(
@@ -136,9 +141,11 @@ def apply_edits(article_json: Mapping[str, Any], edits: Edits, resolve: Resolver
         return sentence
 
     guidelines, labels, research = _rebuild(article, change)
-    citation_numbers, references = number_citations(guidelines, labels, research, resolve)
+    summary = _summary(article.summary, change)
+    citation_numbers, references = number_citations(guidelines, labels, research, resolve, summary)
     edited = dataclasses.replace(
         article,
+        summary=summary,
         guidelines=guidelines,
         labels=labels,
         research=research,
@@ -204,6 +211,13 @@ def _rebuild(article: Article, change: _Change) -> tuple[GuidelineSection, Label
         article.research, groups=_groups(article.research.groups, SECTION_HEADINGS["research"], change)
     )
     return guidelines, labels, research
+
+
+def _summary(summary: Summary | None, change: _Change) -> Summary | None:
+    """The summary with ``change`` applied to its shown sentences."""
+    if summary is None:
+        return None
+    return dataclasses.replace(summary, sentences=_sentences(summary.sentences, SUMMARY_HEADING, change))
 
 
 def _sentences(sentences: Iterable[CitedSentence], heading: str, change: _Change) -> tuple[CitedSentence, ...]:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from vademecum.cli.common import console, err_console, progress_bar, runtime_for_command
 from vademecum.errors import VademecumError
-from vademecum.evaluation import articles, bioasq, labels, pubmedqa, runner
+from vademecum.evaluation import articles, bioasq, labels, pubmedqa, runner, summaries
 from vademecum.evaluation.bioasq import Benchmark
 from vademecum.search.dense import MISSING, DenseEncoder
 from vademecum.settings import get_settings
@@ -302,6 +302,68 @@ def labels_command(
         f" {total.negated_indications} quote an indication saying the drug is not for the condition",
         highlight=False,
     )
+    for score in result.scores:
+        if score.error is not None:
+            err_console.print(f"{score.question}: {score.error}", highlight=False)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {json_path}", highlight=False)
+
+
+@app.command("summaries")
+def summaries_command(
+    limit: Annotated[
+        int, typer.Option(help="Ask about the N conditions most labels are indicated for.", min=1)
+    ] = labels.TOP_CONDITIONS,
+    json_path: Annotated[Path, typer.Option("--json", help="Write the results as JSON to this file.")] = Path(
+        "bench/results/eval-summaries.json"
+    ),
+) -> None:
+    """Language-model summaries on the label scorer's questions: compose each article, have the configured
+    model server (synthesis.base_url) write its summary, and count the sentences generated, accepted and
+    rejected by reason, the summaries shown or dropped, strict-check failures among accepted sentences (must
+    be 0), the latency the summary adds, and the adversarial answers refused as expected.
+    """
+    with runtime_for_command() as runtime:
+        if not runtime.settings.synthesis.base_url:
+            err_console.print("[red]error:[/red] synthesis.base_url is not set (VADEMECUM_SYNTHESIS__BASE_URL)")
+            raise typer.Exit(1)
+        with runtime.session() as session:
+            conditions = labels.top_conditions(session, runtime.vocabulary.mesh, limit)
+        with progress_bar() as progress:
+            task = progress.add_task("summarising", total=len(conditions))
+            result = summaries.evaluate(runtime, conditions, lambda score: progress.advance(task))
+    table = Table(title=f"Summaries by {result.model} at {result.endpoint}: {len(conditions)} questions")
+    for name in ("question", "summary", "generated", "accepted", "rejected by reason", "strict", "adds ms", "adv."):
+        table.add_column(name, justify="left" if name in ("question", "rejected by reason") else "right")
+    for score in result.scores:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(score.rejected.items()))
+        correct = sum(r.correct for r in score.adversarial)
+        table.add_row(
+            score.question if score.error is None else f"{score.question} [red](failed)[/red]",
+            score.status or "",
+            str(score.generated),
+            str(score.accepted),
+            reasons,
+            str(len(score.strict_failures)),
+            f"{score.summary_ms:,.0f}",
+            f"{correct}/{len(score.adversarial)}",
+        )
+    total = result.overall
+    table.add_section()
+    table.add_row(
+        f"[bold]overall[/bold] ({total.questions}, {total.failed} failed)",
+        f"{total.summaries_shown} shown, {total.summaries_dropped} dropped, {total.summaries_unavailable} unavailable",
+        str(total.generated),
+        str(total.accepted),
+        ", ".join(f"{reason} {count}" for reason, count in total.rejected.items()),
+        str(total.strict_failures),
+        f"p50 {_figure(total.summary_p50_ms, 0)} / p95 {_figure(total.summary_p95_ms, 0)}",
+        f"{total.adversarial_correct}/{total.adversarial_cases}",
+    )
+    console.print(table)
+    cases = ", ".join(f"{case} {right}/{count}" for case, (right, count) in total.adversarial_by_case.items())
+    console.print(f"adversarial answers handled as expected, by case: {cases}", highlight=False)
     for score in result.scores:
         if score.error is not None:
             err_console.print(f"{score.question}: {score.error}", highlight=False)

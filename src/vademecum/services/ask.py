@@ -1,8 +1,9 @@
 """Ask service: a clinical question becomes a cited, verified article.
 
 understand → retrieve (guidelines, research, labels per drug) → compose → number citations →
-verify. An unanswerable question still gets an article: one that says plainly which sources were
-searched and that they hold nothing relevant.
+verify, then (``synthesis.mode = llm`` only) a language-model summary whose every sentence is verified
+against the passages it cites. An unanswerable question still gets an article: one that says plainly
+which sources were searched and that they hold nothing relevant.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from vademecum.answer.article import (
     QuestionSummary,
     ResearchSection,
 )
-from vademecum.answer.citations import body_keys, number_citations, reference_sources
+from vademecum.answer.citations import body_keys, check_citations, number_citations, reference_sources
 from vademecum.answer.compose import Composer, prominent_drugs, retrieval_query
 from vademecum.answer.dosing import LabelDoseSource, extract_label_doses, is_dosage_passage
 from vademecum.answer.indications import LabelIndication, label_indication
@@ -38,6 +39,9 @@ from vademecum.errors import VademecumError
 from vademecum.evidence.models import EvidenceDocument
 from vademecum.evidence.store import document_passages, documents_by_kind, last_ingest_run
 from vademecum.services.runtime import Runtime, Vocabulary
+from vademecum.settings import SynthesisMode
+from vademecum.synthesis.summary import summarise
+from vademecum.synthesis.verify import Verifier
 
 # The drugs the question and the guideline name that are looked up; further drugs whose label is
 # indicated for the question's condition; notes on named drugs without a label here.
@@ -66,8 +70,13 @@ class ArticleVerificationError(VademecumError):
     """A composed article failed verification (a sentence or citation that does not match its source)."""
 
 
-def ask(runtime: Runtime, text: str) -> Article:
-    """Compose the article answering ``text``; raises QuestionRefused for an unusable question."""
+def ask(runtime: Runtime, text: str, synthesis: SynthesisMode | None = None) -> Article:
+    """Compose the article answering ``text``; raises QuestionRefused for an unusable question.
+
+    ``synthesis`` overrides ``synthesis.mode`` of the settings: with ``llm`` the article gets a
+    :class:`~vademecum.answer.article.Summary` (status ``unavailable`` with a note when no endpoint is set
+    or the server fails; the quoted article is the same either way).
+    """
     vocabulary = runtime.vocabulary
     question = understand(
         text,
@@ -83,7 +92,21 @@ def ask(runtime: Runtime, text: str) -> Article:
         problems = verify_article(session, article)
     if problems:
         raise ArticleVerificationError("; ".join(problems[:5]))
-    return article
+    if (synthesis or runtime.settings.synthesis.mode) != "llm" or not article.sufficient:
+        return article
+    return with_summary(runtime, article)
+
+
+def with_summary(runtime: Runtime, article: Article) -> Article:
+    """``article`` with a language-model summary written over its passages and verified sentence by sentence;
+    the summary's citations are numbered with the article's (they cite passages the body quotes)."""
+    verifier = Verifier(runtime.vocabulary.drugs, runtime.vocabulary.mesh)
+    summary = summarise(article, runtime.settings.synthesis, verifier)
+    with_it = replace(article, summary=summary)
+    problems = check_citations(with_it)
+    if problems:
+        raise ArticleVerificationError("; ".join(problems[:5]))
+    return with_it
 
 
 def concept_matcher(question: Question, vocabulary: Vocabulary) -> ConceptMatcher:

@@ -72,7 +72,8 @@ def check_freshness(runtime: Runtime, *, article_ids: Iterable[int] | None = Non
     failed: list[tuple[int, str]] = []
     for article_id, question, version_id in candidates:
         try:
-            composed = ask(runtime, question)
+            # Only the references matter here: no summary is written (it would call the model for nothing).
+            composed = ask(runtime, question, "extractive")
         except VademecumError as error:
             failed.append((article_id, str(error)))
             continue
