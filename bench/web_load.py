@@ -75,22 +75,34 @@ class Tally:
 
 @dataclass
 class MemoryWatch:
-    """Peak resident memory of the server, each of its workers and their composer processes (the workers'
-    children), sampled in a thread."""
+    """Peak memory of the server, each of its workers and their composer processes (the workers' children),
+    sampled in a thread: resident (RSS) and proportional (PSS, which divides a page shared by several
+    processes, the index and vocabulary files mapped by every worker, among them)."""
 
     server: psutil.Process
     peaks_mb: dict[int, float] = field(default_factory=dict)
+    pss_peaks_mb: dict[int, float] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def sample(self) -> None:
-        """Record the resident memory of the server and its children until ``stop`` is set."""
+        """Record the memory of the server and its children until ``stop`` is set."""
         while not self.stop.wait(RSS_SAMPLE_SECONDS):
             for process in [self.server, *self.server.children(recursive=True)]:
                 try:
-                    rss = process.memory_info().rss / 1024**2
+                    memory = process.memory_full_info()
                 except psutil.NoSuchProcess:
                     continue
-                self.peaks_mb[process.pid] = max(rss, self.peaks_mb.get(process.pid, 0.0))
+                self.peaks_mb[process.pid] = max(memory.rss / 1024**2, self.peaks_mb.get(process.pid, 0.0))
+                self.pss_peaks_mb[process.pid] = max(memory.pss / 1024**2, self.pss_peaks_mb.get(process.pid, 0.0))
+
+    def of_worker(self, pid: int, composers: list[int]) -> dict[str, object]:
+        """A worker's peak memory: its serving process, its composers and their sum, as RSS and PSS."""
+        return {
+            "serving": round(self.peaks_mb[pid], 1),
+            "composers": [round(self.peaks_mb[c], 1) for c in composers],
+            "total": round(self.peaks_mb[pid] + sum(self.peaks_mb[c] for c in composers), 1),
+            "total_pss": round(self.pss_peaks_mb[pid] + sum(self.pss_peaks_mb[c] for c in composers), 1),
+        }
 
     def workers(self) -> dict[int, list[int]]:
         """The server's workers (its children running the app, not multiprocessing's helpers), each with
@@ -236,14 +248,7 @@ def main() -> None:
             "by_kind": {kind: {"requests": len(t), **summary_ms(t)} for kind, t in sorted(tally.timings.items())},
             "workers": args.workers,
             "server_parent_peak_rss_mb": round(memory.peaks_mb.get(server.pid, 0.0), 1),
-            "worker_peak_rss_mb": [
-                {
-                    "serving": round(memory.peaks_mb[pid], 1),
-                    "composers": [round(memory.peaks_mb[c], 1) for c in composers],
-                    "total": round(memory.peaks_mb[pid] + sum(memory.peaks_mb[c] for c in composers), 1),
-                }
-                for pid, composers in workers.items()
-            ],
+            "worker_peak_memory_mb": [memory.of_worker(pid, composers) for pid, composers in workers.items()],
             "server": f"vademecum serve --workers {args.workers} (uvicorn) on 127.0.0.1, SQLite store",
         },
     )

@@ -129,11 +129,12 @@ class WebSettings(BaseModel):
         "keeps the cores for the workers' reads); answers already stored take no slot.",
     )
     compose_queue: int = Field(
-        4,
+        32,
         ge=0,
         le=1000,
         description="Questions one worker holds waiting for a composition slot; past slots + queue a question "
-        "is refused at once with 503 and Retry-After instead of waiting.",
+        "is refused at once with 503 and Retry-After instead of waiting. A client's connection stays with one "
+        "worker, so one worker may hold most clients: at 4, 20 clients got 503 for 13% of their asks.",
     )
     composer_niceness: int = Field(
         5,
