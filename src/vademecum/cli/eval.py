@@ -81,8 +81,14 @@ def _report(benchmark: Benchmark, metrics: tuple[str, ...], json_path: Path | No
         highlight=False,
     )
     if json_path is not None:
-        json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_path}", highlight=False)
+        write_json(json_path, result.to_json())
+
+
+def write_json(json_path: Path, data: object) -> None:
+    """Write a scorer's results as indented JSON (creating the folder) and say where."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {json_path}", highlight=False)
 
 
 def split_bioasq_arguments(words: list[str]) -> tuple[list[Path], list[Path], Path | None, bool | None]:
@@ -230,9 +236,7 @@ def articles_command(
     for score in result.scores:
         if score.error is not None:
             err_console.print(f"{score.file}: {score.error}", highlight=False)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {json_path}", highlight=False)
+    write_json(json_path, result.to_json())
 
 
 @app.command("labels")
@@ -305,9 +309,7 @@ def labels_command(
     for score in result.scores:
         if score.error is not None:
             err_console.print(f"{score.question}: {score.error}", highlight=False)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {json_path}", highlight=False)
+    write_json(json_path, result.to_json())
 
 
 @app.command("summaries")
@@ -367,6 +369,4 @@ def summaries_command(
     for score in result.scores:
         if score.error is not None:
             err_console.print(f"{score.question}: {score.error}", highlight=False)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {json_path}", highlight=False)
+    write_json(json_path, result.to_json())
