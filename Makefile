@@ -18,12 +18,12 @@ $(VENV)/.dense-installed: $(BIN)/vademecum
 	$(BIN)/pip install --quiet -e '.[test,dense]'
 	touch $@
 
-# The summary tests run a real model: llama-cpp-python compiles llama.cpp (CPU only; no tools, examples, tests,
-# server binary or multimodal library, which the Python server does not use), once per virtual environment.
-LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
-	-DLLAMA_BUILD_SERVER=OFF
+# The summary tests and `make eval-summaries` run a real model: llama-cpp-python compiles llama.cpp
+# (scripts/build-llama-wheel), once per virtual environment; `make test` overlaps that build with the rest
+# of the suite (scripts/test-with-llama-build).
 $(VENV)/.llm-installed: $(VENV)/.dense-installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test,dense,llm]'
+	VENV=$(VENV) scripts/build-llama-wheel 2
+	$(BIN)/pip install --quiet --find-links $(VENV)/llm-wheels -e '.[test,dense,llm]'
 	touch $@
 
 ## run: create the virtual environment, install, ingest the demo corpus (skipped when current), serve on :8000
@@ -38,12 +38,13 @@ serve: $(BIN)/vademecum
 	$(BIN)/vademecum serve
 
 ## test: install test dependencies (and Debian's chromium), lint, start a private PostgreSQL, run the whole
-## suite on SQLite and PostgreSQL, browser tests included
-test: $(VENV)/.llm-installed
+## suite on SQLite and PostgreSQL, browser tests included (the first run also builds llama.cpp for the summary
+## tests, beside the other tests)
+test: $(VENV)/.dense-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	scripts/ensure-chromium
-	scripts/with-test-postgres $(BIN)/pytest
+	VENV=$(VENV) scripts/test-with-llama-build
 
 lint: $(BIN)/vademecum
 	$(BIN)/ruff check src tests bench

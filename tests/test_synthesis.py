@@ -246,14 +246,20 @@ def misbehaving_server(reply: bytes | None, delay: float = 0.0) -> Iterator[str]
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
+    # Closing the listener does not wake an accept() blocked in another thread: poll, so the server ends
+    # with the test instead of 10 s after it.
+    listener.settimeout(0.1)
     stop = threading.Event()
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 connection, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            connection.settimeout(None)
             with connection:
                 connection.recv(65536)
                 if stop.wait(delay):
