@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from benchlib import RESULTS_DIR, bench_settings, corpus_dir, summary_ms, write_result
 from search_latency import real_questions
 from web_load import free_port, start_server
@@ -51,6 +52,19 @@ def memory_mb(pid: int) -> dict[str, float]:
         "anonymous_mb": fields["RssAnon"],
         "file_mb": fields["RssFile"],
     }
+
+
+def tree_memory_mb(pid: int) -> dict[str, object]:
+    """:func:`memory_mb` of a server and every process under it (its worker and the worker's composer
+    processes), and their summed current resident memory."""
+    pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    found = {}
+    for each in pids:
+        try:
+            found[str(each)] = memory_mb(each)
+        except FileNotFoundError:
+            continue
+    return {"processes": found, "current_mb": round(sum(m["current_mb"] for m in found.values()), 1)}
 
 
 def prepare_home(source: Path) -> Path:
@@ -115,16 +129,16 @@ def main() -> None:
     }
 
     port = free_port()
-    server = start_server(home, port)
+    server = start_server(home, port, 1, RESULTS_DIR / "cold-ask-server.log")
     try:
-        started_memory = memory_mb(server.pid)
+        started_memory = tree_memory_mb(server.pid)
         latencies, statuses = [], []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
             for question in serve_questions:
                 started = time.perf_counter()
                 statuses.append(http.post("/api/ask", json={"question": question}).status_code)
                 latencies.append(time.perf_counter() - started)
-        after_memory = memory_mb(server.pid)
+        after_memory = tree_memory_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -142,7 +156,7 @@ def main() -> None:
             },
             "cold_ask_phases_median": phase_medians,
             "serve": {
-                "process": "vademecum serve (one uvicorn process), SQLite store",
+                "process": "vademecum serve --workers 1 (its worker and composer process), SQLite store",
                 "after_start": started_memory,
                 f"after_{len(serve_questions)}_asks": after_memory,
                 "warm_ask_http": summary_ms(latencies[1:]),
