@@ -12,9 +12,9 @@ from vademecum.settings import get_settings
 from vademecum.web.app import prepare_to_serve
 
 MAX_WORKERS = 64
-# uvicorn kills a worker that does not answer its health check within this many seconds. Its answering
-# thread needs the GIL, which opening the vocabularies at start-up holds for seconds at a time (uvicorn's
-# default of 5 s killed every worker while it warmed up on a busy 2-core machine).
+# uvicorn kills a worker that does not answer its health check within this many seconds. A worker warms up
+# before answering (it starts a composer process and waits until that has opened its runtime), and uvicorn's
+# default of 5 s killed every worker while it warmed up on a busy 2-core machine.
 HEALTHCHECK_SECONDS = 60
 
 
