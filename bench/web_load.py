@@ -51,6 +51,19 @@ class Tally:
     busy: int = 0
     busy_retry_after: list[int] = field(default_factory=list)
     article_ids: list[int] = field(default_factory=list)
+    known: set[int] = field(default_factory=set)
+
+    def add_article(self, article_id: int) -> None:
+        """Remember an article to read (each once: the readers pick among articles, not among asks)."""
+        with self.lock:
+            if article_id not in self.known:
+                self.known.add(article_id)
+                self.article_ids.append(article_id)
+
+    def some_article(self, chance: random.Random) -> int | None:
+        """An article asked so far, at random; None before the first."""
+        with self.lock:
+            return chance.choice(self.article_ids) if self.article_ids else None
 
     def record(
         self, kind: str, seconds: float, status: int | None, problem: str | None = None, retry_after: str | None = None
@@ -153,17 +166,16 @@ def client(base: str, questions: list[str], tally: Tally, stop_at: float, seed: 
     chance = random.Random(seed)
     with httpx.Client(base_url=base, timeout=60) as http:
         while time.monotonic() < stop_at:
-            with tally.lock:
-                known = list(tally.article_ids)
-            if not known or chance.random() < ASK_SHARE:
+            article = tally.some_article(chance)
+            if article is None or chance.random() < ASK_SHARE:
                 kind, method, url = "ask", "POST", "/api/ask"
                 body = {"question": chance.choice(questions)}
             else:
                 body = None
                 kind, method, url = chance.choice(
                     [
-                        ("article_page", "GET", f"/articles/{chance.choice(known)}"),
-                        ("article_api", "GET", f"/api/articles/{chance.choice(known)}"),
+                        ("article_page", "GET", f"/articles/{article}"),
+                        ("article_api", "GET", f"/api/articles/{article}"),
                         ("home", "GET", "/"),
                         ("title_search", "GET", "/api/articles?q=" + chance.choice(questions).split()[-1].strip("?")),
                     ]
@@ -178,8 +190,7 @@ def client(base: str, questions: list[str], tally: Tally, stop_at: float, seed: 
                 kind, time.perf_counter() - started, response.status_code, None, response.headers.get("retry-after")
             )
             if kind == "ask" and response.status_code in (200, 201):
-                with tally.lock:
-                    tally.article_ids.append(response.json()["article_id"])
+                tally.add_article(response.json()["article_id"])
 
 
 def main() -> None:
@@ -243,7 +254,7 @@ def main() -> None:
             "busy_share_of_asks": round(tally.busy / asked, 4) if asked else 0.0,
             "busy_retry_after_s": sorted(set(tally.busy_retry_after)),
             "refused_questions": tally.refused,
-            "articles_created_or_found": len(set(tally.article_ids)),
+            "articles_created_or_found": len(tally.article_ids),
             "statuses": dict(tally.statuses),
             "by_kind": {kind: {"requests": len(t), **summary_ms(t)} for kind, t in sorted(tally.timings.items())},
             "workers": args.workers,

@@ -55,10 +55,16 @@ def normalise_question(question: str) -> str:
     return text
 
 
+def find_article_id(session: Session, question: str) -> int | None:
+    """The id of the article stored for ``question`` (compared after :func:`normalise_question`), or None."""
+    key = normalise_question(question)
+    return session.scalar(select(Article.id).where(Article.normalised_question == key))
+
+
 def find_article(session: Session, question: str) -> Article | None:
     """The article stored for ``question`` (compared after :func:`normalise_question`), or None."""
-    key = normalise_question(question)
-    return session.scalars(select(Article).where(Article.normalised_question == key)).one_or_none()
+    article_id = find_article_id(session, question)
+    return session.get(Article, article_id) if article_id is not None else None
 
 
 def find_or_create_article(

@@ -25,7 +25,7 @@ from vademecum.answer.verify import verify_article
 from vademecum.articles import policy, workflow
 from vademecum.articles.edits import EditableSentence, Edits, apply_edits, editable_sentences, load_article
 from vademecum.articles.models import Article, ArticleVersion, AuditEntry, Review, User, utcnow
-from vademecum.articles.versions import find_article, find_or_create_article, last_updated, normalise_question
+from vademecum.articles.versions import find_article_id, find_or_create_article, last_updated, normalise_question
 from vademecum.errors import CitationError, ConflictError, NotFoundError
 from vademecum.inputs import check_text
 from vademecum.services.ask import ask
@@ -117,6 +117,42 @@ def article_state(article: Article, *, created: bool = False) -> ArticleState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """Which article answers a question, and whether answering created it."""
+
+    article_id: int
+    created: bool
+
+
+def answer_question(
+    runtime: Runtime,
+    question: str,
+    actor: User | None,
+    *,
+    compose: Compose = ask,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> Answered:
+    """The article for ``question``: the stored one when the normalised question has one, else a new
+    article whose version 1 (composed by ``compose``) waits for review in state submitted.
+
+    Returns only which article it is: the web app shows it by id, and a stored answer (most questions a
+    busy server gets) is then found with one small query.
+    """
+    policy.require(actor, policy.ASK)
+    check_text(question, "question")
+    normalise_question(question)  # refuse an empty question before composing anything
+    with runtime.session() as session:
+        existing = find_article_id(session, question)
+    if existing is not None:
+        return Answered(existing, created=False)
+    # Composed outside any transaction: it takes seconds and opens its own session on the store.
+    article_json = to_dict(compose(runtime, question))
+    with runtime.session() as session:
+        article, created = find_or_create_article(session, question, article_json, actor, now=now)
+        return Answered(article.id, created)
+
+
 def ask_article(
     runtime: Runtime,
     question: str,
@@ -125,20 +161,10 @@ def ask_article(
     compose: Compose = ask,
     now: Callable[[], dt.datetime] = utcnow,
 ) -> ArticleState:
-    """The article for ``question``: the stored one when the normalised question has one, else a new
-    article whose version 1 (composed by ``compose``) waits for review in state submitted."""
-    policy.require(actor, policy.ASK)
-    check_text(question, "question")
-    normalise_question(question)  # refuse an empty question before composing anything
+    """:func:`answer_question`, with the article's state."""
+    answered = answer_question(runtime, question, actor, compose=compose, now=now)
     with runtime.session() as session:
-        existing = find_article(session, question)
-        if existing is not None:
-            return article_state(existing)
-    # Composed outside any transaction: it takes seconds and opens its own session on the store.
-    article_json = to_dict(compose(runtime, question))
-    with runtime.session() as session:
-        article, created = find_or_create_article(session, question, article_json, actor, now=now)
-        return article_state(article, created=created)
+        return article_state(get_article(session, answered.article_id), created=answered.created)
 
 
 def get_article(session: Session, article_id: int) -> Article:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from vademecum.articles.models import (
@@ -119,6 +119,38 @@ class ArticleView:
         return self.version_number == self.current_version_number
 
 
+# The catalogue's joins, built once: an article, its current version and that version's review, and its
+# approved version if any. Building the aliases and the statement per call took longer than running it.
+_CURRENT = aliased(ArticleVersion, name="current_version")
+_APPROVED = aliased(ArticleVersion, name="approved_version")
+
+
+def _catalogue(*columns: Any) -> Select[Any]:
+    return (
+        select(*columns)
+        .select_from(Article)
+        .join(_CURRENT, Article.current_version_id == _CURRENT.id)
+        .join(Review, Review.version_id == _CURRENT.id)
+        .outerjoin(_APPROVED, Article.approved_version_id == _APPROVED.id)
+    )
+
+
+# Columns, not entities: a list shows the title, and loading each version's whole article to read it
+# was most of a title search's time. Newest first: by approval, else by the current version.
+_LISTED = _catalogue(
+    Article.id,
+    Article.question,
+    _CURRENT.article_json["title"].as_string(),
+    Review.status,
+    _CURRENT.number,
+    _APPROVED.number,
+    _APPROVED.created_at,
+    Article.stale,
+    Article.created_at,
+).order_by(func.coalesce(_APPROVED.created_at, _CURRENT.created_at).desc(), Article.id.desc())
+_COUNTED = _catalogue(func.count())
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -150,36 +182,26 @@ def list_articles(
     check_text(query, "search")  # PostgreSQL cannot compare with a NUL: refused here, not a 500
     if len(query) > MAX_QUERY:
         raise InvalidQueryError(f"the search is longer than {MAX_QUERY} characters")
-    current = aliased(ArticleVersion)
-    approved = aliased(ArticleVersion)
-    statement: Select[Any] = (
-        select(Article, current, Review, approved)
-        .join(current, Article.current_version_id == current.id)
-        .join(Review, Review.version_id == current.id)
-        .outerjoin(approved, Article.approved_version_id == approved.id)
-    )
-    for word in query.split():
-        statement = statement.where(Article.question.ilike(f"%{_escape_like(word)}%", escape="\\"))
+    conditions = [Article.question.ilike(f"%{_escape_like(word)}%", escape="\\") for word in query.split()]
     if status is not None:
-        statement = statement.where(Review.status == status)
+        conditions.append(Review.status == status)
     if approved_only:
-        statement = statement.where(Article.approved_version_id.is_not(None))
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    ordered = statement.order_by(func.coalesce(approved.created_at, current.created_at).desc(), Article.id.desc())
-    rows = session.execute(ordered.limit(limit).offset(offset)).all()
+        conditions.append(Article.approved_version_id.is_not(None))
+    total = session.scalar(_COUNTED.where(*conditions)) or 0
+    rows = session.execute(_LISTED.where(*conditions).limit(limit).offset(offset)).all()
     items = tuple(
         ArticleSummary(
-            article_id=article.id,
-            question=article.question,
-            title=str(version.article_json.get("title") or article.question),
-            status=review.status,
-            version_number=version.number,
-            approved_version_number=approved_version.number if approved_version is not None else None,
-            last_updated=approved_version.created_at if approved_version is not None else None,
-            stale=article.stale,
-            created_at=article.created_at,
+            article_id=article_id,
+            question=question,
+            title=title or question,
+            status=state,
+            version_number=number,
+            approved_version_number=approved_number,
+            last_updated=approved_at,
+            stale=stale,
+            created_at=created_at,
         )
-        for article, version, review, approved_version in rows
+        for article_id, question, title, state, number, approved_number, approved_at, stale, created_at in rows
     )
     return ArticlePage(items=items, total=total, limit=limit, offset=offset)
 
@@ -220,47 +242,81 @@ def review_queue(session: Session) -> list[QueueItem]:
     return items
 
 
+# The two queries of an article as shown, built once (building them per call cost more than running them):
+# every version of the article, with the article's own facts on each row, oldest first; and the shown
+# version with its review and the names of its author and reviewer.
+_AUTHOR = aliased(User, name="author")
+_REVIEWER = aliased(User, name="reviewer")
+_ARTICLE_VERSIONS = (
+    select(
+        Article.question,
+        Article.current_version_id,
+        Article.approved_version_id,
+        Article.stale,
+        Article.stale_reason,
+        Article.revision,
+        ArticleVersion.id,
+        ArticleVersion.number,
+        ArticleVersion.created_at,
+        Review.status,
+    )
+    .join(ArticleVersion, ArticleVersion.article_id == Article.id)
+    .outerjoin(Review, Review.version_id == ArticleVersion.id)
+    .where(Article.id == bindparam("article_id"))
+    .order_by(ArticleVersion.number)
+)
+_SHOWN_VERSION = (
+    select(
+        ArticleVersion.article_json,
+        ArticleVersion.edited,
+        Review.status,
+        Review.comment,
+        Review.revision,
+        _AUTHOR.username,
+        _REVIEWER.username,
+    )
+    .join(Review, Review.version_id == ArticleVersion.id)
+    .outerjoin(_AUTHOR, _AUTHOR.id == ArticleVersion.created_by)
+    .outerjoin(_REVIEWER, _REVIEWER.id == Review.reviewer_id)
+    .where(ArticleVersion.id == bindparam("version_id"))
+)
+
+
 def article_view(session: Session, article_id: int, *, version_number: int | None = None) -> ArticleView:
     """Version ``version_number`` of the article, or the one readers see; raises NotFoundError."""
-    article = session.get(Article, article_id)
-    if article is None:
+    versions = session.execute(_ARTICLE_VERSIONS, {"article_id": article_id}).all()
+    if not versions:
         raise NotFoundError(f"no article {article_id}")
-    versions = article.versions
+    question, current_id, approved_id, stale, stale_reason, article_revision = versions[0][:6]
+    by_id = {row.id: row for row in versions}
     if version_number is None:
-        version = article.approved_version or article.current_version
+        shown = by_id.get(approved_id or current_id)
     else:
-        version = next((candidate for candidate in versions if candidate.number == version_number), None)
-    if version is None or version.review is None:
+        shown = next((row for row in versions if row.number == version_number), None)
+    found = session.execute(_SHOWN_VERSION, {"version_id": shown.id}).one_or_none() if shown is not None else None
+    if shown is None or found is None:
         raise NotFoundError(f"article {article_id} has no version {version_number}")
-    review = version.review
-    names = dict(
-        session.execute(
-            select(User.id, User.username).where(User.id.in_({version.created_by, review.reviewer_id} - {None}))
-        ).all()
-    )
-    current = article.current_version
-    approved = article.approved_version
+    article_json, edited, status, comment, review_revision, author, reviewer = found
+    current = by_id.get(current_id)
+    approved = by_id.get(approved_id) if approved_id is not None else None
     return ArticleView(
-        article_id=article.id,
-        question=article.question,
-        version_id=version.id,
-        version_number=version.number,
-        status=review.status,
-        article_json=version.article_json,
-        created_at=version.created_at,
-        author=names.get(version.created_by),
-        edited=version.edited,
-        reviewer=names.get(review.reviewer_id),
-        review_comment=review.comment,
-        review_revision=review.revision,
-        article_revision=article.revision,
-        current_version_number=current.number if current is not None else version.number,
+        article_id=article_id,
+        question=question,
+        version_id=shown.id,
+        version_number=shown.number,
+        status=status,
+        article_json=article_json,
+        created_at=shown.created_at,
+        author=author,
+        edited=edited,
+        reviewer=reviewer,
+        review_comment=comment,
+        review_revision=review_revision,
+        article_revision=article_revision,
+        current_version_number=current.number if current is not None else shown.number,
         approved_version_number=approved.number if approved is not None else None,
         last_updated=approved.created_at if approved is not None else None,
-        stale=article.stale,
-        stale_reason=article.stale_reason,
-        versions=tuple(
-            VersionStatus(candidate.number, candidate.review.status if candidate.review else SUBMITTED)
-            for candidate in versions
-        ),
+        stale=stale,
+        stale_reason=stale_reason,
+        versions=tuple(VersionStatus(row.number, row.status or SUBMITTED) for row in versions),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
@@ -35,8 +35,8 @@ from vademecum.services.ask import ask
 from vademecum.services.composition import ComposerPool, CompositionLimit
 from vademecum.services.runtime import Runtime, open_runtime
 from vademecum.settings import Settings, get_settings
-from vademecum.web.cookies import set_cookie
-from vademecum.web.deps import CSRF_COOKIE, CsrfError, authentication, templates
+from vademecum.web.cookies import StateCookieMiddleware
+from vademecum.web.deps import CSRF_COOKIE, NEW_CSRF_TOKEN, CsrfError, authentication, resolve_authentication, templates
 from vademecum.web.hardening import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -44,6 +44,7 @@ from vademecum.web.hardening import (
     in_path,
     validation_errors,
 )
+from vademecum.web.rendered import RenderedArticles
 from vademecum.web.routers import (
     api_accounts,
     api_articles,
@@ -175,6 +176,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = open_runtime(settings, migrate=not prepared)
         app.state.runtime = runtime
+        app.state.rendered = RenderedArticles()
         composers = ComposerPool(settings, settings.web.compose_slots) if composer_processes else None
         compose: Compose = composers or ask
         app.state.compositions = CompositionLimit(settings.web.compose_slots, settings.web.compose_queue, compose)
@@ -201,7 +203,7 @@ def create_app(
         title="Vademecum",
         version=__version__,
         lifespan=lifespan,
-        dependencies=[Depends(authentication)],
+        dependencies=[Depends(resolve_authentication)],
         docs_url=None,
         redoc_url=None,
     )
@@ -230,13 +232,6 @@ def create_app(
     generate_openapi = app.openapi
     app.openapi = lambda: describe_refusals(generate_openapi())  # type: ignore[method-assign]
 
-    @app.middleware("http")
-    async def anonymous_csrf_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # A page that rendered a form for an anonymous visitor made a CSRF token; the browser keeps it here.
-        response = await call_next(request)
-        token = getattr(request.state, "new_csrf_token", None)
-        if token is not None:
-            set_cookie(response, request, settings.web, CSRF_COOKIE, token, max_age=None)
-        return response
+    app.add_middleware(StateCookieMiddleware, web=settings.web, name=CSRF_COOKIE, state_key=NEW_CSRF_TOKEN)
 
     return app

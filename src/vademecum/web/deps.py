@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 
 from vademecum.accounts.secrets import new_secret, same
 from vademecum.articles import policy
@@ -23,23 +24,32 @@ from vademecum.errors import PermissionDenied
 from vademecum.services.accounts import Authenticated, authenticate_session, authenticate_token
 from vademecum.services.composition import CompositionLimit
 from vademecum.services.runtime import Runtime
+from vademecum.web.rendered import RenderedArticles
 
 SESSION_COOKIE = "vm_session"
 CSRF_COOKIE = "vm_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+NEW_CSRF_TOKEN = "new_csrf_token"  # request.state key of a token made for an anonymous visitor
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 _UNKNOWN = object()
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# The templates ship with the package and never change under a running server: checking each one's
+# modification time on every render cost a tenth of a page's time under load.
+templates.env.auto_reload = False
 
 
 class CsrfError(PermissionDenied):
     """A state-changing request from a browser without the page's CSRF token."""
 
 
-def get_runtime(request: Request) -> Runtime:
+# The dependencies below that only read the app's state are ``async def``: FastAPI runs a plain ``def``
+# dependency in its thread pool, and the hand-offs to and from that pool were a fifth of a read's time.
+
+
+async def get_runtime(request: Request) -> Runtime:
     """The runtime the app was started with."""
     return request.app.state.runtime
 
@@ -47,7 +57,15 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_compositions(request: Request) -> CompositionLimit:
+async def get_rendered(request: Request) -> RenderedArticles:
+    """The app's cache of rendered article bodies."""
+    return request.app.state.rendered
+
+
+RenderedDep = Annotated[RenderedArticles, Depends(get_rendered)]
+
+
+async def get_compositions(request: Request) -> CompositionLimit:
     """The process's bounded composition (every route that composes an article goes through it)."""
     return request.app.state.compositions
 
@@ -60,7 +78,7 @@ def authentication(request: Request) -> Authenticated | None:
     cached = getattr(request.state, "auth", _UNKNOWN)
     if cached is not _UNKNOWN:
         return cached
-    runtime = get_runtime(request)
+    runtime: Runtime = request.app.state.runtime
     auth: Authenticated | None = None
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
@@ -72,10 +90,20 @@ def authentication(request: Request) -> Authenticated | None:
     return auth
 
 
-AuthenticationDep = Annotated[Authenticated | None, Depends(authentication)]
+async def resolve_authentication(request: Request) -> Authenticated | None:
+    """:func:`authentication` as every route's first dependency: an anonymous request (no token, no
+    session cookie) is answered here; one with credentials is looked up in the store in the thread pool
+    (the lookup may write: a session's expiry slides)."""
+    if "authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
+        request.state.auth = None
+        return None
+    return await run_in_threadpool(authentication, request)
 
 
-def current_user(auth: AuthenticationDep) -> User | None:
+AuthenticationDep = Annotated[Authenticated | None, Depends(resolve_authentication)]
+
+
+async def current_user(auth: AuthenticationDep) -> User | None:
     """The signed-in user or the API token's user; None for an anonymous reader."""
     return auth.user if auth is not None else None
 
@@ -92,7 +120,7 @@ def role_for(*actions: str, what: str | None = None) -> Any:
     that, never whether the item exists or what state it is in.
     """
 
-    def check(user: CurrentUser) -> None:
+    async def check(user: CurrentUser) -> None:
         policy.require_role(user, actions, what)
 
     return Depends(check)
@@ -103,10 +131,10 @@ def csrf_token(request: Request) -> str:
     auth = authentication(request)
     if auth is not None and auth.csrf_token is not None:
         return auth.csrf_token
-    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_token", None)
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, NEW_CSRF_TOKEN, None)
     if not token:
         token = new_secret()
-        request.state.new_csrf_token = token  # set on the response by the app's middleware
+        setattr(request.state, NEW_CSRF_TOKEN, token)  # set on the response by the app's middleware
     return token
 
 

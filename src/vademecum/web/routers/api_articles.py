@@ -305,10 +305,10 @@ def ask(
     """The article answering ``question``: 200 with the stored article when the (normalised) question has
     one, else 201 with a new article whose version 1 waits for review. Anyone may ask. 503 with
     Retry-After when the server is composing as many new articles as it can."""
-    state = service.ask_article(runtime, body.question, user, compose=compose)
-    if state.created:
+    answered = service.answer_question(runtime, body.question, user, compose=compose)
+    if answered.created:
         response.status_code = status.HTTP_201_CREATED
-    return AskOut(**_article_out(_view(runtime, state.article_id)), created=state.created)
+    return AskOut(**_article_out(_view(runtime, answered.article_id)), created=answered.created)
 
 
 @router.get("/article-schema")

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from vademecum.answer.render import ReviewStatus, to_html_fragment
+from vademecum.answer.render import ReviewStatus
 from vademecum.articles import policy
 from vademecum.articles.diff import ArticleDiff, diff_articles
-from vademecum.articles.edits import load_article
 from vademecum.articles.models import (
     APPROVED,
     CHANGES_REQUESTED,
@@ -30,7 +29,7 @@ from vademecum.services import articles as service
 from vademecum.services.accounts import list_users
 from vademecum.services.articles import ArticleHistory
 from vademecum.services.catalogue import ArticleView, article_view
-from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RuntimeDep, role_for, templates
+from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RenderedDep, RuntimeDep, role_for, templates
 from vademecum.web.params import ArticleId, VersionNumber, VersionQuery
 
 router = APIRouter(tags=["pages"])
@@ -109,6 +108,7 @@ def _offered(session: Session, user: User | None, view: ArticleView) -> tuple[tu
 def article_page(
     request: Request,
     runtime: RuntimeDep,
+    rendered: RenderedDep,
     user: CurrentUser,
     article_id: ArticleId,
     version: VersionQuery = None,
@@ -117,7 +117,7 @@ def article_page(
     with runtime.session() as session:
         view = article_view(session, article_id, version_number=version)
         reviews, can_regenerate, can_edit = _offered(session, user, view)
-    body = Markup(to_html_fragment(load_article(view.article_json), review_status(view)))
+    body = rendered.body(view, review_status(view))
     page = ArticlePageContext(
         view=view, body=body, review_actions=reviews, can_regenerate=can_regenerate, can_edit=can_edit
     )

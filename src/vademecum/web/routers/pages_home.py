@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vademecum.errors import InvalidQueryError
-from vademecum.services.articles import ask_article
+from vademecum.services.articles import answer_question
 from vademecum.services.catalogue import ArticleSummary, list_articles
 from vademecum.web.deps import ComposeDep, CsrfChecked, CurrentUser, RuntimeDep, templates
 from vademecum.web.params import Offset
@@ -69,10 +69,10 @@ def ask_submit(
     """Find or compose the article for the question and go to it; a refused question shows why (422), a
     server busy composing others says when to ask again (503, Retry-After)."""
     try:
-        state = ask_article(runtime, question, user, compose=compose)
+        answered = answer_question(runtime, question, user, compose=compose)
     except InvalidQueryError as error:  # QuestionRefused too: the reason is for the asker
         return _home(request, runtime, question=question, error=str(error))
-    return RedirectResponse(f"/articles/{state.article_id}", status_code=303)
+    return RedirectResponse(f"/articles/{answered.article_id}", status_code=303)
 
 
 @router.get("/articles", response_class=HTMLResponse)
