@@ -25,7 +25,7 @@ from vademecum.answer.verify import verify_article
 from vademecum.articles import policy, workflow
 from vademecum.articles.edits import EditableSentence, Edits, apply_edits, editable_sentences, load_article
 from vademecum.articles.models import Article, ArticleVersion, AuditEntry, Review, User, utcnow
-from vademecum.articles.versions import find_article_id, find_or_create_article, last_updated, normalise_question
+from vademecum.articles.versions import find_article_id, find_or_create_article, last_updated
 from vademecum.errors import CitationError, ConflictError, NotFoundError
 from vademecum.inputs import check_text
 from vademecum.services.ask import ask
@@ -125,6 +125,18 @@ class Answered:
     created: bool
 
 
+def find_answer(runtime: Runtime, question: str, actor: User | None) -> Answered | None:
+    """The stored article for ``question`` (one indexed lookup), or None when it has none yet.
+
+    Refuses the actor or the question as :func:`answer_question` does (an empty question, a NUL).
+    """
+    policy.require(actor, policy.ASK)
+    check_text(question, "question")
+    with runtime.session() as session:
+        existing = find_article_id(session, question)
+    return Answered(existing, created=False) if existing is not None else None
+
+
 def answer_question(
     runtime: Runtime,
     question: str,
@@ -133,19 +145,16 @@ def answer_question(
     compose: Compose = ask,
     now: Callable[[], dt.datetime] = utcnow,
 ) -> Answered:
-    """The article for ``question``: the stored one when the normalised question has one, else a new
-    article whose version 1 (composed by ``compose``) waits for review in state submitted.
+    """The article for ``question``: the stored one when the normalised question has one
+    (:func:`find_answer`), else a new article whose version 1 (composed by ``compose``) waits for review
+    in state submitted.
 
     Returns only which article it is: the web app shows it by id, and a stored answer (most questions a
     busy server gets) is then found with one small query.
     """
-    policy.require(actor, policy.ASK)
-    check_text(question, "question")
-    normalise_question(question)  # refuse an empty question before composing anything
-    with runtime.session() as session:
-        existing = find_article_id(session, question)
-    if existing is not None:
-        return Answered(existing, created=False)
+    found = find_answer(runtime, question, actor)
+    if found is not None:
+        return found
     # Composed outside any transaction: it takes seconds and opens its own session on the store.
     article_json = to_dict(compose(runtime, question))
     with runtime.session() as session:

@@ -1,4 +1,12 @@
-"""The web application, built from settings: pages, REST API, sign-in, and one mapping of errors to HTTP."""
+"""The web application, built from settings: pages, REST API, sign-in, and one mapping of errors to HTTP.
+
+Where handlers run: the reads a reader makes (home, title search, an article's page and JSON, a stored
+answer to a question) are ``async def`` and run their few indexed queries on the event loop, which spared
+them two thread hand-offs each and put them ahead of everything slower; whatever can take long or wait
+for a lock (composing, every write, a credential lookup that slides a session's expiry, the history,
+diff, review and corpus pages) is a plain ``def`` and runs in the thread pool. A slow ``async`` read
+would stall the worker's other requests: keep them to bounded, indexed queries.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from vademecum.answer.reference_export import to_bibtex, to_ris
 from vademecum.answer.render import article_json_schema, to_html, to_json, to_markdown
@@ -299,13 +300,17 @@ def _version_out(article_id: int, version: service.VersionInfo) -> VersionOut:
     status_code=status.HTTP_200_OK,
     responses={201: {"model": AskOut, "description": "Created."}, **BUSY_RESPONSE},
 )
-def ask(
+async def ask(
     runtime: RuntimeDep, compose: ComposeDep, _: CsrfChecked, user: CurrentUser, body: AskIn, response: Response
 ) -> AskOut:
     """The article answering ``question``: 200 with the stored article when the (normalised) question has
     one, else 201 with a new article whose version 1 waits for review. Anyone may ask. 503 with
     Retry-After when the server is composing as many new articles as it can."""
-    answered = service.answer_question(runtime, body.question, user, compose=compose)
+    # A stored answer is a read like any other (on the event loop); composing and storing a new article
+    # take seconds and a write, in the thread pool.
+    answered = service.find_answer(runtime, body.question, user) or await run_in_threadpool(
+        service.answer_question, runtime, body.question, user, compose=compose
+    )
     if answered.created:
         response.status_code = status.HTTP_201_CREATED
     return AskOut(**_article_out(_view(runtime, answered.article_id)), created=answered.created)
@@ -318,7 +323,7 @@ def article_schema() -> dict[str, Any]:
 
 
 @router.get("/articles")
-def list_articles(
+async def list_articles(
     runtime: RuntimeDep,
     q: Annotated[str, Query(description="Words that must all appear in the question (any case).")] = "",
     status_: Annotated[
@@ -342,7 +347,7 @@ def list_articles(
 
 
 @router.get("/articles/{article_id}")
-def get_article(
+async def get_article(
     runtime: RuntimeDep,
     article_id: ArticleId,
     version: VersionQuery = None,
@@ -361,7 +366,7 @@ def list_versions(runtime: RuntimeDep, article_id: ArticleId) -> VersionListOut:
 
 
 @router.get("/articles/{article_id}/versions/{number}")
-def get_version(runtime: RuntimeDep, article_id: ArticleId, number: VersionNumber) -> ArticleOut:
+async def get_version(runtime: RuntimeDep, article_id: ArticleId, number: VersionNumber) -> ArticleOut:
     """Version ``number`` of the article."""
     return ArticleOut(**_article_out(_view(runtime, article_id, number)))
 

@@ -105,7 +105,7 @@ def _offered(session: Session, user: User | None, view: ArticleView) -> tuple[tu
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(
+async def article_page(
     request: Request,
     runtime: RuntimeDep,
     rendered: RenderedDep,

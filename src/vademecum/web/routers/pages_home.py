@@ -52,7 +52,7 @@ def _home(request: Request, runtime: RuntimeDep, *, question: str = "", error: s
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+async def home(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """Ask a question, read a recent approved article, or search the titles."""
     return _home(request, runtime)
 
@@ -76,7 +76,7 @@ def ask_submit(
 
 
 @router.get("/articles", response_class=HTMLResponse)
-def article_list(
+async def article_list(
     request: Request,
     runtime: RuntimeDep,
     q: Annotated[str, Query(description="Words of the title (the question).")] = "",
