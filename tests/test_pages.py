@@ -22,9 +22,12 @@ from vademecum.evidence.models import EvidenceDocument, EvidencePassage
 from vademecum.services import articles as service
 from vademecum.services.accounts import add_user
 from vademecum.services.ask import ask
+from vademecum.services.catalogue import article_view
 from vademecum.services.runtime import Runtime, open_runtime
 from vademecum.settings import Settings, WebSettings
 from vademecum.web.app import create_app
+from vademecum.web.rendered import RenderedArticles
+from vademecum.web.routers.pages_articles import review_status
 
 # Questions from tests/test_ask.py that the demo corpus answers from PDQ summaries.
 QUESTION = "How is pheochromocytoma diagnosed?"
@@ -292,6 +295,26 @@ def test_review_actions_are_checked_and_recorded(app: tuple[Runtime, Settings], 
     finally:
         for client in (anonymous, editor, reviewer):
             client.__exit__(None, None, None)
+
+
+def test_article_bodies_are_rendered_once_per_version_and_review_header(
+    app: tuple[Runtime, Settings], composed: ComposedArticle
+) -> None:
+    runtime, _ = app
+    article_id = service.ask_article(runtime, QUESTION, None, compose=lambda _r, _q: composed).article_id
+    with runtime.session() as session:
+        view = article_view(session, article_id)
+    rendered = RenderedArticles(size=1)
+    submitted = review_status(view)
+    body = rendered.body(view, submitted)
+    assert rendered.body(view, submitted) is body
+    stepper = "//ol[@class='stepper']/li[@aria-current='step']"
+    assert lxml_html.fromstring(str(body)).xpath(stepper)[0].text == "Submitted"
+    under_review = dataclasses.replace(submitted, label="Under Review", step="Under Review")
+    assert lxml_html.fromstring(str(rendered.body(view, under_review))).xpath(stepper)[0].text == "Under Review"
+    # One body fits: the submitted one was dropped and is rendered again, the same.
+    again = rendered.body(view, submitted)
+    assert again is not body and again == body
 
 
 def test_nobody_approves_their_own_version(app: tuple[Runtime, Settings], composed: ComposedArticle) -> None:
