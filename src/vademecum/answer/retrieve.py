@@ -504,6 +504,12 @@ def make_evidence(passage: EvidencePassage, document: EvidenceDocument, score: f
     )
 
 
+def read_by_heading(kind: str) -> bool:
+    """Whether articles pick passages of documents of ``kind`` by heading (guidelines), so that ingest stores
+    their heading maps; a map of every abstract and label cost a tenth of a MEDLINE ingest, for nothing."""
+    return kind == DocumentKind.GUIDELINE.value
+
+
 def quoted_split(kind: str, passage: Passage) -> dict[str, object] | None:
     """The sentence split ingest stores with ``passage``: for the passages an article quotes sentence by
     sentence (guidelines; a label's boxed warning, indications and dosage), None for the others."""

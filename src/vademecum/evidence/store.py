@@ -74,13 +74,21 @@ def is_older_version(new: str | None, old: str | None) -> bool:
 Splitter = Callable[[str, Passage], dict[str, object] | None]
 """What ingest stores of a passage's sentences, given its document's kind (None: nothing)."""
 
+MappedKind = Callable[[str], bool]
+"""Whether documents of a kind get a heading map (:func:`passages_under` reads only those)."""
+
 
 def store_documents(
-    session: Session, records: Sequence[SourceDocument], source_sha256: str, split: Splitter | None = None
+    session: Session,
+    records: Sequence[SourceDocument],
+    source_sha256: str,
+    split: Splitter | None = None,
+    mapped: MappedKind | None = None,
 ) -> list[StoredChange]:
     """Store a batch of records: add new documents, replace older versions, skip unchanged or older ones.
 
-    With ``split``, each passage written is stored with what it returns for it (its sentences)."""
+    With ``split``, each passage written is stored with what it returns for it (its sentences); with
+    ``mapped``, the documents of the kinds it accepts are stored with their heading maps."""
     hashes = [content_hash(record) for record in records]
     ids = [record.doc_id for record in records]
     existing = {
@@ -128,14 +136,14 @@ def store_documents(
                 for ordinal, passage in enumerate(_passages_of(record))
             ],
         )
-        session.execute(
-            HeadingRun.__table__.insert(),
-            [
-                {"document_id": record.doc_id, **run}
-                for record, *_rest in to_write
-                for run in heading_runs(passage.section_path for passage in _passages_of(record))
-            ],
-        )
+        run_rows = [
+            {"document_id": record.doc_id, **run}
+            for record, *_rest in to_write
+            if mapped is not None and mapped(record.kind)
+            for run in heading_runs(passage.section_path for passage in _passages_of(record))
+        ]
+        if run_rows:
+            session.execute(HeadingRun.__table__.insert(), run_rows)
         cited_rows = [
             {**dataclasses.asdict(work), "authors": list(work.authors), "document_id": record.doc_id}
             for record, *_rest in to_write

@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from vademecum.answer.retrieve import quoted_split
+from vademecum.answer.retrieve import quoted_split, read_by_heading
 from vademecum.checksums import file_sha256
 from vademecum.errors import ReaderError, VademecumError
 from vademecum.evidence import store
@@ -356,7 +356,7 @@ def _store_records(
         documents = [record for record in batch if isinstance(record, SourceDocument)]
         deletions = [record.doc_id for record in batch if isinstance(record, DeletedDocument)]
         counts["records"] += len(batch)
-        for change in store.store_documents(session, documents, sha256, split=quoted_split):
+        for change in store.store_documents(session, documents, sha256, split=quoted_split, mapped=read_by_heading):
             counts[f"documents_{change.action.value}"] += 1
             if change.record is None or change.grade is None:
                 continue
