@@ -547,16 +547,16 @@ def test_list_articles(world: World) -> None:
     ]
     found = world.client.get("/api/articles", params={"q": "PHEOCHROMOCYTOMA", "limit": 1}).json()
     assert (found["total"], found["items"][0]["question"]) == (1, RACE_QUESTIONS[0])
-    # The title is the stored article's own, read from its JSON (here another question's article).
-    other = RACE_QUESTIONS[1]
-    retitled = service.ask_article(world.runtime, other, None, compose=lambda _r, _q: world.composed[QUESTION])
-    titles = {item["article_id"]: item["title"] for item in world.client.get("/api/articles").json()["items"]}
-    assert titles[retitled.article_id] == world.composed[QUESTION].title != other
     submitted = world.client.get("/api/articles", params={"status": SUBMITTED}).json()
     assert [item["article_id"] for item in submitted["items"]] == [world.article_id]
     bad = world.client.get("/api/articles", params={"status": "published"})
     assert bad.status_code == 422
     assert bad.json()["detail"].startswith("unknown status 'published'")
+    # The title is the stored article's own, read from its JSON (here another question's article).
+    other = RACE_QUESTIONS[1]
+    retitled = service.ask_article(world.runtime, other, None, compose=lambda _r, _q: world.composed[QUESTION])
+    titles = {item["article_id"]: item["title"] for item in world.client.get("/api/articles").json()["items"]}
+    assert titles[retitled.article_id] == world.composed[QUESTION].title != other
 
 
 def test_users_commands(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
