@@ -18,7 +18,7 @@ from vademecum.answer.render import ReviewStatus, to_html_fragment
 from vademecum.articles.edits import load_article
 from vademecum.services.catalogue import ArticleView
 
-# About 25 kB a page: a few MB per worker, and every article read in a busy hour stays rendered.
+# About 25 kB a body on the demo corpus (the largest near 200 kB): a few MB per worker.
 DEFAULT_SIZE = 256
 
 _Key = tuple[int, dt.datetime, ReviewStatus]
